@@ -1,0 +1,51 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both set everything up.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Development secrets; production sets its own (see README "Deploying").
+export DJANGO_DEBUG ?= 1
+
+.PHONY: install run test lint format bench sdk schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) manage.py migrate --noinput -v 0
+	@echo ""
+	@echo "Operator token (admin, every tenant):"
+	@$(PY) manage.py issue_token --sub operator --scopes admin --operator --ttl 86400
+	@echo ""
+	@echo "Tenant token (tenant-a; workflows, multimodal and outcomes read/write/execute):"
+	@$(PY) manage.py issue_token --sub tenant-a-integration --tenant tenant-a --ttl 86400 \
+		--scopes workflows:read,workflows:write,workflows:execute,multimodal:read,multimodal:write,outcomes:read,outcomes:write
+	@echo ""
+	@echo "Docs: http://$(HOST):$(PORT)/v1/docs/  (paste a token under Authorize)"
+	AGENT33_SEED_DEMO=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure."; fi; \
+	exit $$rc
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+schema: install
+	$(PY) manage.py spectacular --validate --fail-on-warn --file schema.yml
+
+clean:
+	rm -rf $(VENV) build staticfiles db.sqlite3 *.egg-info

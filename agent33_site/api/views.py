@@ -1,0 +1,93 @@
+"""Public health probes and the small API views the project itself owns."""
+
+from __future__ import annotations
+
+from django.db import connection
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .errors import error_body
+
+
+class PublicAPIView(APIView):
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+
+class HealthView(PublicAPIView):
+    """Liveness: the process answers."""
+
+    @extend_schema(
+        operation_id="healthz_retrieve",
+        tags=["health"],
+        auth=[],
+        responses=inline_serializer("Health", {"status": serializers.CharField()}),
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
+class ReadyView(PublicAPIView):
+    """Readiness: the embedded database (auth and sessions) answers too."""
+
+    @extend_schema(
+        operation_id="readyz_retrieve",
+        tags=["health"],
+        auth=[],
+        responses={
+            200: inline_serializer("Readiness", {"status": serializers.CharField()}),
+            503: OpenApiResponse(description="The database does not answer (`not_ready`)."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception:  # any database failure means "not ready", never a 500
+            return Response(error_body("Database unavailable.", "not_ready"), status=503)
+        return Response({"status": "ready"})
+
+
+class WhoAmIView(APIView):
+    """The caller as the service layer sees it: proves the tenant reaches it."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        operation_id="whoami_retrieve",
+        tags=["auth"],
+        responses=inline_serializer(
+            "WhoAmI",
+            {
+                "sub": serializers.CharField(),
+                "scopes": serializers.ListField(child=serializers.CharField()),
+                "tenant_id": serializers.CharField(allow_blank=True),
+                "is_operator": serializers.BooleanField(),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        principal = request.auth
+        return Response(
+            {
+                "sub": principal.sub,
+                "scopes": sorted(principal.scopes),
+                "tenant_id": request.tenant_id,
+                "is_operator": principal.is_operator,
+            }
+        )
+
+
+class UnknownAPIPathView(PublicAPIView):
+    """Every unmatched path under /v1/ answers a JSON 404, whatever DEBUG says."""
+
+    schema = None
+
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        raise NotFound()
+
+    post = put = patch = delete = head = options = get

@@ -1,0 +1,48 @@
+"""`manage.py issue_token`: print one bearer token for a tenant or an operator (contract §2)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from agent33_site.security.scopes import KNOWN_SCOPES, unknown_scopes
+from agent33_site.security.tokens import issue_token
+
+
+class Command(BaseCommand):
+    help = "Print a signed HS256 bearer token (one line) for a tenant or an operator principal."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--sub", required=True, help="Subject: who the token is for.")
+        parser.add_argument(
+            "--scopes",
+            required=True,
+            help=f"Comma-separated scopes or wildcards; known: {', '.join(KNOWN_SCOPES)}.",
+        )
+        who = parser.add_mutually_exclusive_group(required=True)
+        who.add_argument("--tenant", help="Tenant id: the token sees only this tenant.")
+        who.add_argument(
+            "--operator", action="store_true", help="Operator token: sees every tenant."
+        )
+        parser.add_argument("--ttl", type=int, default=3600, help="Lifetime in seconds (3600).")
+
+    def handle(self, *args, **options) -> None:
+        sub = options["sub"].strip()
+        if not sub:
+            raise CommandError("--sub must not be empty.")
+        scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
+        if not scopes:
+            raise CommandError("--scopes must name at least one scope.")
+        unknown = unknown_scopes(scopes)
+        if unknown:
+            raise CommandError(
+                f"Unknown scope(s): {', '.join(unknown)}. Known scopes: {', '.join(KNOWN_SCOPES)}."
+            )
+        tenant = options["tenant"]
+        if tenant is not None and not tenant.strip():
+            raise CommandError("--tenant must not be empty; use --operator for an operator.")
+        if options["ttl"] < 1:
+            raise CommandError("--ttl must be at least 1 second.")
+        token = issue_token(
+            sub=sub, scopes=scopes, tenant_id=(tenant or "").strip(), ttl_seconds=options["ttl"]
+        )
+        self.stdout.write(token)

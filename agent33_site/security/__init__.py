@@ -1,0 +1,1 @@
+"""Authentication, principals, scopes, permission classes and the tenant middleware."""

@@ -1,0 +1,33 @@
+"""One DRF permission class that reads the scope table each view declares.
+
+A view sets `scope_map = {"list": "outcomes:read", "create": "outcomes:write", ...}`,
+keyed by viewset action (or by lower-case HTTP method for plain APIViews).
+A view with no table entry for the action is refused: forgetting a scope fails closed.
+"""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, permissions
+
+from .scopes import has_scope
+
+
+def required_scope(view, request) -> str | None:
+    scope_map = getattr(view, "scope_map", None) or {}
+    action = getattr(view, "action", None) or request.method.lower()
+    return scope_map.get(action)
+
+
+class ScopedPermission(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        principal = request.auth
+        if principal is None or not hasattr(principal, "scopes"):
+            raise exceptions.NotAuthenticated()
+        scope = required_scope(view, request)
+        if scope is None:
+            if request.method == "OPTIONS":
+                return True
+            raise exceptions.PermissionDenied("No scope is declared for this action.")
+        if not has_scope(principal.scopes, scope):
+            raise exceptions.PermissionDenied(f"Missing required scope: {scope}")
+        return True

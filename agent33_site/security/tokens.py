@@ -1,0 +1,50 @@
+"""Issuing and reading the HS256 bearer tokens (contract §2)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import jwt
+from django.conf import settings
+
+from .principal import Principal
+
+ALGORITHM = "HS256"
+
+
+class InvalidToken(Exception):
+    """The token cannot be trusted: malformed, expired, wrongly signed or unsigned."""
+
+
+def issue_token(
+    *, sub: str, scopes: Iterable[str], tenant_id: str = "", ttl_seconds: int = 3600
+) -> str:
+    now = int(time.time())
+    claims = {"sub": sub, "scopes": list(scopes), "iat": now, "exp": now + ttl_seconds}
+    if tenant_id:
+        claims["tenant_id"] = tenant_id
+    return jwt.encode(claims, settings.AGENT33_JWT_SECRET, algorithm=ALGORITHM)
+
+
+def decode_token(token: str) -> Principal:
+    """Verify signature (HS256 only, so `alg: none` is refused) and `exp`; shape the claims."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.AGENT33_JWT_SECRET,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("Token has expired.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise InvalidToken("Invalid token.") from exc
+    sub, scopes, tenant_id = claims.get("sub"), claims.get("scopes", []), claims.get("tenant_id")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidToken("Invalid token: `sub` must be a non-empty string.")
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise InvalidToken("Invalid token: `scopes` must be a list of strings.")
+    if tenant_id is not None and not isinstance(tenant_id, str):
+        raise InvalidToken("Invalid token: `tenant_id` must be a string.")
+    return Principal(sub=sub, scopes=frozenset(scopes), tenant_id=tenant_id or "")

@@ -1,0 +1,242 @@
+"""Settings for the agent33 control plane, read from the environment (contract §6).
+
+Development defaults let `make run` and `make test` work on a fresh machine; with
+`DJANGO_DEBUG=0` the process refuses to start on a missing or development secret.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEV_SECRET_KEY = "agent33-dev-secret-key-not-for-production"
+DEV_JWT_SECRET = "agent33-dev-jwt-secret-not-for-production"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}.") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "") or DEV_SECRET_KEY
+AGENT33_JWT_SECRET = os.environ.get("AGENT33_JWT_SECRET", "") or DEV_JWT_SECRET
+
+if not DEBUG:
+    # Production refuses to start on a secret anyone can read in this repository.
+    if SECRET_KEY == DEV_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG=0 needs DJANGO_SECRET_KEY set to a private value "
+            "(the development key is refused)."
+        )
+    if AGENT33_JWT_SECRET == DEV_JWT_SECRET:
+        raise ImproperlyConfigured(
+            "DJANGO_DEBUG=0 needs AGENT33_JWT_SECRET set to a private value "
+            "(the development JWT secret is refused)."
+        )
+    if len(AGENT33_JWT_SECRET) < 32:
+        raise ImproperlyConfigured("AGENT33_JWT_SECRET must be at least 32 characters.")
+
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else []
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "agent33_site",
+    "operations",
+    "multimodal",
+    "outcomes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "agent33_site.api.middleware.BodySizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "agent33_site.security.middleware.TenantMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "agent33_site.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "agent33_site.wsgi.application"
+ASGI_APPLICATION = "agent33_site.asgi.application"
+
+# The embedded SQLite holds Django's own auth users and sessions only; the three
+# apps keep their state in memory.
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("AGENT33_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Serve straight from the apps' static folders when collectstatic has not run.
+WHITENOISE_USE_FINDERS = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A 5 MB artifact is about 6.7 MB once base64-encoded; leave room for the JSON around it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("AGENT33_MAX_BODY_BYTES", 8 * 1024 * 1024)
+
+# Production hardening, active whenever DEBUG is off (see README "Deploying").
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Health probes come over plain HTTP from the orchestrator, inside the TLS boundary.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "agent33_site.security.authentication.BearerJWTAuthentication",
+        "agent33_site.security.authentication.StaffSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["agent33_site.security.permissions.ScopedPermission"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "agent33_site.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "agent33 control plane API",
+    "DESCRIPTION": (
+        "One place to see and steer the work of the agent33 platform: the operations hub "
+        "with lifecycle controls, multimodal requests, and outcome metrics. Authenticate "
+        "with `Authorization: Bearer <JWT>` (see `manage.py issue_token`)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/v1/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "agent33_site.api.schema.document_error_responses",
+    ],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+
+# --- the apps' own settings -------------------------------------------------------
+
+AGENT33_SEED_DEMO = env_bool("AGENT33_SEED_DEMO", False)
+
+OUTCOMES_MAX_EVENTS_PER_TENANT = env_int("OUTCOMES_MAX_EVENTS_PER_TENANT", 10_000)
+
+OPERATIONS_MAX_FINISHED_PER_TENANT = env_int("OPERATIONS_MAX_FINISHED_PER_TENANT", 10_000)
+
+MULTIMODAL_MAX_REQUESTS_PER_TENANT = env_int("MULTIMODAL_MAX_REQUESTS_PER_TENANT", 10_000)
+MULTIMODAL_HTTP_BASE_URL = os.environ.get("MULTIMODAL_HTTP_BASE_URL", "https://api.openai.com/v1")
+MULTIMODAL_HTTP_API_KEY = os.environ.get("MULTIMODAL_HTTP_API_KEY", "")
+MULTIMODAL_ADAPTERS = {
+    "speech_to_text": os.environ.get(
+        "MULTIMODAL_ADAPTER_SPEECH_TO_TEXT", "multimodal.adapters.offline.SpeechToTextAdapter"
+    ),
+    "text_to_speech": os.environ.get(
+        "MULTIMODAL_ADAPTER_TEXT_TO_SPEECH", "multimodal.adapters.offline.TextToSpeechAdapter"
+    ),
+    "vision_analysis": os.environ.get(
+        "MULTIMODAL_ADAPTER_VISION_ANALYSIS", "multimodal.adapters.offline.VisionAnalysisAdapter"
+    ),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+}

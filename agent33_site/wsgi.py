@@ -1,0 +1,9 @@
+"""WSGI entry point; run one process with threads, since state lives in memory."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agent33_site.settings")
+
+application = get_wsgi_application()

@@ -1,0 +1,1 @@
+"""Multimodal requests: speech-to-text, text-to-speech and vision, with tenant policies."""

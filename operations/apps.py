@@ -1,0 +1,8 @@
+"""AppConfig for the operations app."""
+
+from django.apps import AppConfig
+
+
+class OperationsConfig(AppConfig):
+    name = "operations"
+    verbose_name = "Operations"

@@ -1,0 +1,1 @@
+"""Outcome metric events, trend direction per metric, and a dashboard."""
