@@ -44,6 +44,9 @@ format: install
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
+bench: install
+	@set -e; for script in bench/*_bench.py; do echo "== $$script"; $(PY) $$script; done
+
 schema: install
 	$(PY) manage.py spectacular --validate --fail-on-warn --file schema.yml
 
