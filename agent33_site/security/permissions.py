@@ -18,6 +18,15 @@ def required_scope(view, request) -> str | None:
     return scope_map.get(action)
 
 
+def handles_method(view, request) -> bool:
+    """False when the view has no handler for the method, so DRF can answer 405."""
+    method = request.method.lower()
+    action_map = getattr(view, "action_map", None)
+    if action_map is not None:
+        return method in action_map
+    return hasattr(view, method)
+
+
 class ScopedPermission(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         principal = request.auth
@@ -25,7 +34,7 @@ class ScopedPermission(permissions.BasePermission):
             raise exceptions.NotAuthenticated()
         scope = required_scope(view, request)
         if scope is None:
-            if request.method == "OPTIONS":
+            if request.method == "OPTIONS" or not handles_method(view, request):
                 return True
             raise exceptions.PermissionDenied("No scope is declared for this action.")
         if not has_scope(principal.scopes, scope):
