@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development secrets; production sets its own (see README "Deploying").
 export DJANGO_DEBUG ?= 1
 
-.PHONY: install run test lint format bench sdk schema clean
+.PHONY: install browsers run test lint format bench sdk schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,16 @@ run: install
 	@echo "Docs: http://$(HOST):$(PORT)/v1/docs/  (paste a token under Authorize)"
 	AGENT33_SEED_DEMO=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-test: install
+# Debian's chromium for the console's real-browser tests; without it they skip loudly.
+browsers:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	if command -v apt-get >/dev/null 2>&1 && $$SUDO apt-get update -qq >/dev/null 2>&1 \
+	   && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1; \
+	then echo "make browsers: installed Debian chromium"; \
+	else echo "make browsers: WARNING could not install Debian chromium; browser tests will SKIP"; fi
+
+test: install browsers
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure."; fi; \
 	exit $$rc
