@@ -1,0 +1,69 @@
+"""The hub's contracts: control actions, the control history record, and the domain errors.
+
+Every error carries `http_status` and `error_code`; the project's error handler turns it
+into `{"detail", "code"}` JSON. The sources under `operations/sources/` raise these too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+
+class ControlAction(StrEnum):
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+class IncludeKey(StrEnum):
+    """Values of the hub's `include` parameter, one per kind of process."""
+
+    TRACES = "traces"
+    BUDGETS = "budgets"
+    IMPROVEMENTS = "improvements"
+    WORKFLOWS = "workflows"
+    MULTIMODAL = "multimodal"
+
+
+class ControlRecord(BaseModel):
+    """One applied control, as the process detail's `control_history` shows it."""
+
+    action: str
+    reason: str
+    actor: str
+    at: datetime
+    from_status: str
+    to_status: str
+
+
+class OperationsError(Exception):
+    http_status = 400
+    error_code = "invalid"
+
+
+class ProcessNotFound(OperationsError):
+    http_status = 404
+    error_code = "not_found"
+
+
+class InvalidTransition(OperationsError):
+    http_status = 409
+    error_code = "invalid_transition"
+
+
+class UnsupportedAction(OperationsError):
+    http_status = 409
+    error_code = "unsupported_action"
+
+
+def transition(
+    lifecycle: Mapping[str, frozenset[str]], *, noun: str, current: str, target: str
+) -> str:
+    """`target` when the lifecycle allows `current -> target`, else a 409 naming the state."""
+    if target not in lifecycle.get(current, frozenset()):
+        raise InvalidTransition(f"Cannot move {noun} from '{current}' to '{target}'.")
+    return target

@@ -1,0 +1,205 @@
+"""What the four sources share: a locked, indexed service base and its `ProcessSource`.
+
+A source service declares its lifecycle as data (`lifecycle`, `live_statuses`,
+`controls`: action -> {from_status: to_status}) and how a record becomes a hub entry
+(`to_entry`). Every read-check-write holds the service's one lock, so a hub control
+and a source transition on the same record never interleave.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, TypeVar
+from uuid import uuid4
+
+from django.conf import settings
+from pydantic import BaseModel
+
+from operations.domain import InvalidTransition, ProcessNotFound, UnsupportedAction, transition
+from operations.registry import ProcessEntry, StepActivity
+
+from .store import RecordStore
+
+R = TypeVar("R", bound=BaseModel)
+
+DEFAULT_MAX_FINISHED_PER_TENANT = 10_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid4().hex[:16]}"
+
+
+def max_finished_per_tenant() -> int:
+    return int(
+        getattr(settings, "OPERATIONS_MAX_FINISHED_PER_TENANT", DEFAULT_MAX_FINISHED_PER_TENANT)
+    )
+
+
+class LifecycleService(Generic[R]):
+    """State of one source behind one lock; tenant_id=None is an operator (every tenant)."""
+
+    noun: ClassVar[str]  # "trace", used in error messages
+    id_prefix: ClassVar[str]
+    status_field: ClassVar[str] = "status"
+    lifecycle: ClassVar[Mapping[str, frozenset[str]]]
+    live_statuses: ClassVar[frozenset[str]]
+    controls: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+
+    def __init__(self, *, max_finished_per_tenant: int) -> None:
+        self._lock = threading.Lock()
+        self._store: RecordStore[R] = RecordStore(
+            status_of=self.status_of,
+            live_statuses=self.live_statuses,
+            max_finished_per_tenant=max_finished_per_tenant,
+        )
+
+    # --- records -----------------------------------------------------------------
+
+    def status_of(self, record: R) -> str:
+        return getattr(record, self.status_field)
+
+    def _visible(self, record_id: str, tenant_id: str | None) -> R:
+        record = self._store.get(record_id)
+        if record is None or (tenant_id is not None and record.tenant_id != tenant_id):
+            raise ProcessNotFound(f"No {self.noun} with id '{record_id}'.")
+        return record
+
+    def _insert(self, record: R) -> R:
+        with self._lock:
+            self._store.put(record)
+        return record
+
+    def get(self, *, tenant_id: str | None, record_id: str) -> R:
+        with self._lock:
+            return self._visible(record_id, tenant_id)
+
+    def list(self, *, tenant_id: str | None, status: str | None, limit: int) -> list[R]:
+        """Newest `started_at` first."""
+        with self._lock:
+            return self._store.newest(tenant_id=tenant_id, status=status, limit=limit)
+
+    def _change_status(self, record: R, target: str, **changes: Any) -> R:
+        """Check the lifecycle and store the new version; the caller holds the lock."""
+        current = self.status_of(record)
+        transition(self.lifecycle, noun=self.noun, current=current, target=target)
+        # model_copy does not validate: keep the field's enum type.
+        updated = record.model_copy(
+            update={self.status_field: type(current)(target), "updated_at": utc_now(), **changes}
+        )
+        self._store.put(updated)
+        return updated
+
+    def transition(
+        self, *, tenant_id: str | None, record_id: str, target: str, **changes: Any
+    ) -> R:
+        with self._lock:
+            return self._change_status(self._visible(record_id, tenant_id), target, **changes)
+
+    # --- what the hub reads --------------------------------------------------------
+
+    def to_entry(self, record: R) -> ProcessEntry:
+        raise NotImplementedError
+
+    def live_records(self, *, tenant_id: str | None, since: datetime) -> list[R]:
+        """The default hub view: records in a live state, whenever they started."""
+        with self._lock:
+            return self._store.live(tenant_id=tenant_id)
+
+    def count_with_status(self, *, tenant_id: str | None, status: str) -> int:
+        with self._lock:
+            return self._store.count(tenant_id=tenant_id, status=status)
+
+    def step_activity(self, *, tenant_id: str | None, process_id: str) -> list[StepActivity]:
+        return []
+
+    def allowed_controls(self, status: str) -> list[str]:
+        return [action for action, moves in self.controls.items() if status in moves]
+
+    def apply_control(self, *, tenant_id: str | None, record_id: str, action: str) -> tuple[str, R]:
+        """(previous status, updated record); one lock over check and write."""
+        moves = self.controls.get(action)
+        with self._lock:
+            record = self._visible(record_id, tenant_id)
+            if moves is None:
+                raise UnsupportedAction(f"A {self.noun} does not support the '{action}' control.")
+            current = self.status_of(record)
+            target = moves.get(current)
+            if target is None:
+                raise self._refused(action, current)
+            return current, self._change_status(record, target)
+
+    def _refused(self, action: str, current: str) -> Exception:
+        return InvalidTransition(f"Cannot {action} a {self.noun} that is '{current}'.")
+
+
+class ServiceBackedSource:
+    """A `ProcessSource` that asks the current service singleton on every call.
+
+    It looks the service up each time, so a test that resets the singleton needs no
+    re-registration.
+    """
+
+    def __init__(
+        self,
+        *,
+        process_type: str,
+        include_key: str,
+        id_prefix: str,
+        get_service: Callable[[], LifecycleService],
+    ) -> None:
+        self.process_type = process_type
+        self.include_key = include_key
+        self.id_prefix = id_prefix
+        self._get_service = get_service
+
+    def live_processes(self, *, tenant_id: str | None, since: datetime) -> list[ProcessEntry]:
+        service = self._get_service()
+        return [service.to_entry(r) for r in service.live_records(tenant_id=tenant_id, since=since)]
+
+    def processes_with_status(
+        self, *, tenant_id: str | None, status: str, limit: int
+    ) -> list[ProcessEntry]:
+        service = self._get_service()
+        records = service.list(tenant_id=tenant_id, status=status, limit=limit)
+        return [service.to_entry(record) for record in records]
+
+    def count_with_status(self, *, tenant_id: str | None, status: str) -> int:
+        return self._get_service().count_with_status(tenant_id=tenant_id, status=status)
+
+    def get_process(self, *, tenant_id: str | None, process_id: str) -> ProcessEntry | None:
+        service = self._get_service()
+        try:
+            return service.to_entry(service.get(tenant_id=tenant_id, record_id=process_id))
+        except ProcessNotFound:
+            return None
+
+    def step_activity(self, *, tenant_id: str | None, process_id: str) -> list[StepActivity]:
+        return self._get_service().step_activity(tenant_id=tenant_id, process_id=process_id)
+
+    def allowed_controls(self, entry: ProcessEntry) -> list[str]:
+        return self._get_service().allowed_controls(entry.status)
+
+    def supported_controls(self) -> frozenset[str]:
+        return frozenset(self._get_service().controls)
+
+    def control_process(
+        self, *, tenant_id: str | None, process_id: str, action: str, actor: str, reason: str
+    ) -> tuple[str, ProcessEntry]:
+        service = self._get_service()
+        previous, record = service.apply_control(
+            tenant_id=tenant_id, record_id=process_id, action=action
+        )
+        return previous, service.to_entry(record)
+
+    def apply_control(
+        self, *, tenant_id: str | None, process_id: str, action: str, actor: str, reason: str
+    ) -> ProcessEntry:
+        return self.control_process(
+            tenant_id=tenant_id, process_id=process_id, action=action, actor=actor, reason=reason
+        )[1]

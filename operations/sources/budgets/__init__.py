@@ -1,0 +1,1 @@
+"""Autonomy budgets: `/v1/autonomy/budgets/`, process type `autonomy_budget`."""

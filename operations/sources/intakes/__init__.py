@@ -1,0 +1,1 @@
+"""Improvement intakes: `/v1/improvements/intakes/`, process type `improvement_intake`."""

@@ -1,0 +1,1 @@
+"""Agent execution traces: `/v1/traces/`, process type `trace`."""

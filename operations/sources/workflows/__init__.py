@@ -1,0 +1,1 @@
+"""Workflow executions: `/v1/workflows/executions/`, process type `workflow`."""

@@ -1,0 +1,104 @@
+"""The in-memory workflow run service: the only place workflow runs change."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from operations.registry import ProcessEntry, StepActivity
+from operations.sources.base import LifecycleService, max_finished_per_tenant, new_id, utc_now
+
+from .domain import (
+    STEP_ENDING_EVENTS,
+    WORKFLOW_LIFECYCLE,
+    WORKFLOW_LIVE_STATUSES,
+    StepEvent,
+    WorkflowRun,
+)
+
+
+class WorkflowRunsService(LifecycleService[WorkflowRun]):
+    noun = "workflow run"
+    id_prefix = "wfrun"
+    lifecycle = WORKFLOW_LIFECYCLE
+    live_statuses = WORKFLOW_LIVE_STATUSES
+    controls: dict[str, dict[str, str]] = {}
+
+    def create(self, *, tenant_id: str, fields: dict[str, Any]) -> WorkflowRun:
+        now = utc_now()
+        started_at = fields.pop("started_at", None) or now
+        run = WorkflowRun(
+            id=new_id(self.id_prefix),
+            tenant_id=tenant_id,
+            started_at=started_at,
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+        return self._insert(run)
+
+    def record_event(
+        self, *, tenant_id: str | None, run_id: str, step_id: str, type: str, at: datetime | None
+    ) -> StepEvent:
+        event = StepEvent(step_id=step_id, type=type, at=at or utc_now())
+        with self._lock:
+            run = self._visible(run_id, tenant_id)
+            self._store.put(
+                run.model_copy(update={"events": [*run.events, event], "updated_at": utc_now()})
+            )
+        return event
+
+    def live_records(self, *, tenant_id: str | None, since: datetime) -> list[WorkflowRun]:
+        """Every run started at or after `since`, whatever its status (a bisect)."""
+        with self._lock:
+            return self._store.started_since(tenant_id=tenant_id, since=since)
+
+    def to_entry(self, record: WorkflowRun) -> ProcessEntry:
+        return ProcessEntry(
+            id=record.id,
+            type="workflow",
+            status=record.status,
+            started_at=record.started_at,
+            name=record.workflow_name or record.id,
+            tenant_id=record.tenant_id,
+            metadata={
+                "trigger_type": record.trigger_type,
+                "duration_ms": record.duration_ms,
+                "error": record.error,
+                "job_id": record.job_id,
+                "event_count": len(record.events),
+            },
+        )
+
+    def step_activity(self, *, tenant_id: str | None, process_id: str) -> list[StepActivity]:
+        run = self.get(tenant_id=tenant_id, record_id=process_id)
+        steps: dict[str, StepActivity] = {}
+        for event in run.events:
+            step = steps.setdefault(
+                event.step_id, StepActivity(step_id=event.step_id, action_count=0)
+            )
+            step.action_count += 1
+            if event.type in STEP_ENDING_EVENTS and (
+                step.completed_at is None or event.at > step.completed_at
+            ):
+                step.completed_at = event.at
+        return list(steps.values())
+
+
+_service: WorkflowRunsService | None = None
+_service_lock = threading.Lock()
+
+
+def get_workflow_runs_service() -> WorkflowRunsService:
+    global _service
+    with _service_lock:
+        if _service is None:
+            _service = WorkflowRunsService(max_finished_per_tenant=max_finished_per_tenant())
+        return _service
+
+
+def reset_workflow_runs_service() -> None:
+    global _service
+    with _service_lock:
+        _service = None
