@@ -1,8 +1,17 @@
-"""AppConfig for the multimodal app."""
+"""AppConfig for the multimodal app; joins the operations hub when that app is installed."""
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class MultimodalConfig(AppConfig):
     name = "multimodal"
     verbose_name = "Multimodal"
+
+    def ready(self) -> None:
+        # The hub is optional: without `operations` this app installs and works alone.
+        if apps.is_installed("operations"):
+            from operations.registry import register_source
+
+            from .process_source import MultimodalProcessSource
+
+            register_source(MultimodalProcessSource())

@@ -1,0 +1,1 @@
+"""Adapters: one module per provider family, all speaking the protocol in `base`."""

@@ -1,0 +1,482 @@
+"""`MultimodalService`: the only place multimodal state changes.
+
+All state sits behind one lock, held for every read-check-write. An adapter runs
+outside the lock, in a daemon worker thread the caller waits for at most the request's
+timeout; its outcome is then committed through the lifecycle map, so a request cancelled
+meanwhile stays cancelled and the late output is dropped.
+
+Memory is bounded per tenant (`MULTIMODAL_MAX_REQUESTS_PER_TENANT`, default 10,000):
+creating past the cap evicts the tenant's earliest-finished non-live request (completed,
+failed or cancelled) with its result and output artifact; live requests (pending,
+processing) are never evicted, and a tenant whose stored requests are all live gets a
+400 `policy_violation` instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import itertools
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from .adapters.base import Adapter, AdapterError, AdapterInput, AdapterOutput
+from .domain import (
+    ARTIFACT_ID_PREFIX,
+    DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    LIVE_STATES,
+    REQUEST_ID_PREFIX,
+    RESULT_ID_PREFIX,
+    InvalidInput,
+    Modality,
+    MultimodalRequest,
+    MultimodalResult,
+    NotFound,
+    PolicyViolation,
+    RequestState,
+    ResultState,
+    TenantPolicy,
+    new_id,
+    transition,
+)
+
+DEFAULT_MAX_REQUESTS_PER_TENANT = 10_000
+NEEDS_TEXT = frozenset({Modality.TEXT_TO_SPEECH})
+NEEDS_ARTIFACT = frozenset({Modality.SPEECH_TO_TEXT, Modality.VISION_ANALYSIS})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Artifact:
+    tenant_id: str
+    request_id: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A stored request with what clients never see: its input bytes and run count."""
+
+    seq: int
+    record: MultimodalRequest
+    input_artifact: bytes | None
+    attempts: int = 0
+    last_run_completed_at: datetime | None = None
+    result: MultimodalResult | None = None
+    output_artifact_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Tenant:
+    """One tenant's requests, in creation order, plus an id index per state."""
+
+    requests: dict[str, _Entry] = field(default_factory=dict)
+    by_state: dict[RequestState, dict[str, None]] = field(
+        default_factory=lambda: {state: {} for state in RequestState}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _RunOutcome:
+    output: AdapterOutput | None
+    error: str
+
+
+class MultimodalService:
+    def __init__(
+        self,
+        *,
+        adapter_paths: dict[str, str],
+        max_requests_per_tenant: int = DEFAULT_MAX_REQUESTS_PER_TENANT,
+    ) -> None:
+        if max_requests_per_tenant < 1:
+            raise ImproperlyConfigured("MULTIMODAL_MAX_REQUESTS_PER_TENANT must be at least 1.")
+        self._lock = threading.Lock()
+        self._max_per_tenant = max_requests_per_tenant
+        self._adapters = {m: _load_adapter(m, adapter_paths) for m in Modality}
+        self._adapter_paths = {m: adapter_paths[m.value] for m in Modality}
+        self._tenants: dict[str, _Tenant] = {}
+        self._tenant_of: dict[str, str] = {}  # request id -> tenant id, for O(1) lookups
+        self._artifacts: dict[str, _Artifact] = {}
+        self._policies: dict[str, TenantPolicy] = {}
+        self._seq = 0
+
+    # --- policies -------------------------------------------------------------------
+
+    def get_policy(self, *, tenant_id: str | None, policy_tenant_id: str) -> TenantPolicy:
+        """A tenant reads only its own policy; an operator reads any."""
+        if tenant_id is not None and tenant_id != policy_tenant_id:
+            raise NotFound("Not found.")
+        with self._lock:
+            return self._policy_for(policy_tenant_id).model_copy(deep=True)
+
+    def replace_policy(self, *, policy_tenant_id: str, policy: TenantPolicy) -> TenantPolicy:
+        with self._lock:
+            self._policies[policy_tenant_id] = policy.model_copy(deep=True)
+            return policy.model_copy(deep=True)
+
+    def update_policy(self, *, policy_tenant_id: str, changes: dict[str, Any]) -> TenantPolicy:
+        """Merge `changes` into the current policy (validated as a whole)."""
+        with self._lock:
+            merged = self._policy_for(policy_tenant_id).model_dump() | changes
+            policy = TenantPolicy.model_validate(merged)
+            self._policies[policy_tenant_id] = policy
+            return policy.model_copy(deep=True)
+
+    def _policy_for(self, tenant_id: str) -> TenantPolicy:
+        return self._policies.get(tenant_id) or TenantPolicy()
+
+    # --- requests -------------------------------------------------------------------
+
+    def create_request(
+        self,
+        *,
+        tenant_id: str,
+        modality: Modality,
+        input_text: str = "",
+        input_artifact_id: str = "",
+        input_artifact_base64: str | None = None,
+        requested_timeout_seconds: int | None = None,
+        requested_by: str,
+    ) -> MultimodalRequest:
+        """Check the input against the tenant's policy and store a pending request."""
+        if input_artifact_id and input_artifact_base64 is not None:
+            raise InvalidInput("Give either input_artifact_id or input_artifact_base64, not both.")
+        has_artifact = bool(input_artifact_id) or input_artifact_base64 is not None
+        if modality in NEEDS_TEXT and not input_text:
+            raise InvalidInput(f"input_text is required for {modality.value}.")
+        if modality in NEEDS_ARTIFACT and not has_artifact:
+            raise InvalidInput(
+                f"An input artifact (input_artifact_base64 or input_artifact_id) is required "
+                f"for {modality.value}."
+            )
+        artifact = _decode_base64(input_artifact_base64) if input_artifact_base64 else None
+        with self._lock:
+            policy = self._policy_for(tenant_id)
+            if modality not in policy.allowed_modalities:
+                raise PolicyViolation(
+                    f"Modality '{modality.value}' is not allowed by the tenant policy "
+                    f"(allowed_modalities)."
+                )
+            if len(input_text) > policy.max_text_chars:
+                raise PolicyViolation(
+                    f"input_text has {len(input_text)} characters, over the policy's "
+                    f"max_text_chars of {policy.max_text_chars}."
+                )
+            timeout = requested_timeout_seconds
+            if timeout is None:
+                timeout = min(DEFAULT_REQUEST_TIMEOUT_SECONDS, policy.max_timeout_seconds)
+            if timeout > policy.max_timeout_seconds:
+                raise PolicyViolation(
+                    f"requested_timeout_seconds {timeout} is over the policy's "
+                    f"max_timeout_seconds of {policy.max_timeout_seconds}."
+                )
+            if input_artifact_id:
+                stored = self._artifacts.get(input_artifact_id)
+                if stored is None or stored.tenant_id != tenant_id:
+                    raise InvalidInput(f"input_artifact_id '{input_artifact_id}' is not known.")
+                artifact = stored.data
+            if artifact is not None and len(artifact) > policy.max_artifact_bytes:
+                raise PolicyViolation(
+                    f"The artifact has {len(artifact)} bytes, over the policy's "
+                    f"max_artifact_bytes of {policy.max_artifact_bytes}."
+                )
+            tenant = self._tenants.setdefault(tenant_id, _Tenant())
+            self._make_room(tenant)
+            now = _now()
+            record = MultimodalRequest(
+                id=new_id(REQUEST_ID_PREFIX),
+                tenant_id=tenant_id,
+                modality=modality,
+                input_text=input_text,
+                input_artifact_id=input_artifact_id,
+                input_artifact_bytes=len(artifact) if artifact is not None else 0,
+                requested_timeout_seconds=timeout,
+                requested_by=requested_by,
+                created_at=now,
+                updated_at=now,
+            )
+            self._seq += 1
+            tenant.requests[record.id] = _Entry(self._seq, record, artifact)
+            tenant.by_state[record.state][record.id] = None
+            self._tenant_of[record.id] = tenant_id
+            return record.model_copy()
+
+    def get_request(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
+        with self._lock:
+            return self._find(tenant_id, request_id).record.model_copy()
+
+    def list_requests(
+        self,
+        *,
+        tenant_id: str | None,
+        modality: Modality | None = None,
+        state: RequestState | None = None,
+        limit: int = 50,
+    ) -> list[MultimodalRequest]:
+        """Newest first. A state filter reads that state's index, not the whole history."""
+        with self._lock:
+            tenants = self._scoped_tenants(tenant_id)
+            if state is not None:
+                entries = (t.requests[rid] for t in tenants for rid in t.by_state[state])
+                newest = heapq.nlargest(limit, self._matching(entries, modality), key=_by_seq)
+            else:
+                streams = [reversed(t.requests.values()) for t in tenants]
+                merged = heapq.merge(*streams, key=_by_seq, reverse=True)
+                newest = list(itertools.islice(self._matching(merged, modality), limit))
+            return [entry.record.model_copy() for entry in newest]
+
+    def execute(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
+        """Run the adapter once (pending or failed -> processing -> completed | failed)."""
+        with self._lock:
+            entry = self._find(tenant_id, request_id)
+            self._move(entry, RequestState.PROCESSING)
+            entry.record.error_message = ""
+            entry.attempts += 1
+            attempt = entry.attempts
+            record = entry.record
+            adapter = self._adapters[record.modality]
+            adapter_input = AdapterInput(
+                request_id=record.id,
+                tenant_id=record.tenant_id,
+                modality=record.modality.value,
+                input_text=record.input_text,
+                input_artifact=entry.input_artifact,
+                timeout_seconds=record.requested_timeout_seconds,
+            )
+        started_at = _now()
+        outcome = _run_bounded(adapter, adapter_input, record.requested_timeout_seconds)
+        return self._finish(entry, attempt, started_at, outcome)
+
+    def cancel(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
+        with self._lock:
+            entry = self._find(tenant_id, request_id)
+            self._move(entry, RequestState.CANCELLED)
+            return entry.record.model_copy()
+
+    def get_result(self, *, tenant_id: str | None, request_id: str) -> MultimodalResult:
+        with self._lock:
+            entry = self._find(tenant_id, request_id)
+            if entry.result is None:
+                raise NotFound(f"Request {request_id} has no result yet.")
+            return entry.result.model_copy(deep=True)
+
+    # --- what the operations hub reads ----------------------------------------------
+
+    def live_requests(self, *, tenant_id: str | None) -> list[MultimodalRequest]:
+        """Pending and processing requests, from the per-state index."""
+        with self._lock:
+            return [
+                t.requests[rid].record.model_copy()
+                for t in self._scoped_tenants(tenant_id)
+                for state in LIVE_STATES
+                for rid in t.by_state[state]
+            ]
+
+    def adapter_runs(
+        self, *, tenant_id: str | None, request_id: str
+    ) -> tuple[int, datetime | None]:
+        """How many times the adapter ran for a request, and when the last run ended."""
+        with self._lock:
+            entry = self._find(tenant_id, request_id)
+            return entry.attempts, entry.last_run_completed_at
+
+    # --- internals ------------------------------------------------------------------
+
+    def _finish(
+        self, entry: _Entry, attempt: int, started_at: datetime, outcome: _RunOutcome
+    ) -> MultimodalRequest:
+        target = RequestState.FAILED if outcome.output is None else RequestState.COMPLETED
+        with self._lock:
+            record = entry.record
+            if entry.attempts != attempt or record.state is not RequestState.PROCESSING:
+                # Cancelled (or evicted) while the adapter ran: the map refuses the
+                # completion, the output is dropped and the record stays as it is.
+                return record.model_copy()
+            completed_at = _now()
+            entry.last_run_completed_at = completed_at
+            self._drop_result(entry)
+            result = MultimodalResult(
+                id=new_id(RESULT_ID_PREFIX),
+                request_id=record.id,
+                state=ResultState(target.value),
+                started_at=started_at,
+                completed_at=completed_at,
+                metadata={
+                    "adapter": self._adapter_paths[record.modality],
+                    "attempt": attempt,
+                },
+            )
+            if outcome.output is not None:
+                output = outcome.output
+                result.output_text = output.output_text
+                result.output_data = dict(output.output_data)
+                result.metadata.update(output.metadata)
+                if output.output_artifact is not None:
+                    artifact_id = new_id(ARTIFACT_ID_PREFIX)
+                    self._artifacts[artifact_id] = _Artifact(
+                        record.tenant_id,
+                        record.id,
+                        output.output_artifact_content_type or "application/octet-stream",
+                        output.output_artifact,
+                    )
+                    entry.output_artifact_ids.append(artifact_id)
+                    result.output_artifact_id = artifact_id
+                    result.output_data.setdefault("output_artifact_id", artifact_id)
+            else:
+                result.metadata["error"] = outcome.error
+            entry.result = result
+            self._move(entry, target)
+            record.result_id = result.id
+            record.error_message = outcome.error
+            return record.model_copy()
+
+    def _move(self, entry: _Entry, target: RequestState) -> None:
+        """The one state change, judged by the lifecycle map, keeping the indexes true."""
+        record = entry.record
+        transition(record.state, target)
+        tenant = self._tenants[record.tenant_id]
+        del tenant.by_state[record.state][record.id]
+        tenant.by_state[target][record.id] = None
+        record.state = target
+        record.updated_at = _now()
+
+    def _find(self, tenant_id: str | None, request_id: str) -> _Entry:
+        owner = self._tenant_of.get(request_id)
+        if owner is None or (tenant_id is not None and owner != tenant_id):
+            raise NotFound(f"Request {request_id} not found.")
+        return self._tenants[owner].requests[request_id]
+
+    def _scoped_tenants(self, tenant_id: str | None) -> list[_Tenant]:
+        if tenant_id is None:
+            return list(self._tenants.values())
+        tenant = self._tenants.get(tenant_id)
+        return [tenant] if tenant is not None else []
+
+    @staticmethod
+    def _matching(entries: Iterable[_Entry], modality: Modality | None) -> Iterator[_Entry]:
+        for entry in entries:
+            if modality is None or entry.record.modality is modality:
+                yield entry
+
+    def _make_room(self, tenant: _Tenant) -> None:
+        while len(tenant.requests) >= self._max_per_tenant:
+            oldest = [
+                next(iter(tenant.by_state[state]))
+                for state in (RequestState.COMPLETED, RequestState.FAILED, RequestState.CANCELLED)
+                if tenant.by_state[state]
+            ]
+            if not oldest:
+                raise PolicyViolation(
+                    f"The tenant already has {len(tenant.requests)} live requests, the "
+                    f"per-tenant cap; execute or cancel some first."
+                )
+            victim = min(oldest, key=lambda rid: tenant.requests[rid].seq)
+            self._evict(tenant, victim)
+
+    def _evict(self, tenant: _Tenant, request_id: str) -> None:
+        entry = tenant.requests.pop(request_id)
+        del tenant.by_state[entry.record.state][request_id]
+        del self._tenant_of[request_id]
+        self._drop_result(entry)
+
+    def _drop_result(self, entry: _Entry) -> None:
+        for artifact_id in entry.output_artifact_ids:
+            self._artifacts.pop(artifact_id, None)
+        entry.output_artifact_ids.clear()
+        entry.result = None
+
+
+def _by_seq(entry: _Entry) -> int:
+    return entry.seq
+
+
+def _decode_base64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise PolicyViolation(
+            "input_artifact_base64 is not valid base64 (artifact encoding rule)."
+        ) from exc
+
+
+def _load_adapter(modality: Modality, adapter_paths: dict[str, str]) -> Adapter:
+    path = adapter_paths.get(modality.value)
+    if not path:
+        raise ImproperlyConfigured(f"MULTIMODAL_ADAPTERS has no adapter for '{modality.value}'.")
+    try:
+        target = import_string(path)
+        adapter = target() if isinstance(target, type) else target
+    except (ImportError, AdapterError, TypeError) as exc:
+        raise ImproperlyConfigured(f"MULTIMODAL_ADAPTERS['{modality.value}']: {exc}") from exc
+    if not isinstance(adapter, Adapter):
+        raise ImproperlyConfigured(f"{path} has no run(request) method.")
+    return adapter
+
+
+def _run_bounded(adapter: Adapter, adapter_input: AdapterInput, timeout: int) -> _RunOutcome:
+    """Run the adapter in a daemon thread; give up waiting after `timeout` seconds.
+
+    A timed-out thread is abandoned, not killed: it is a daemon (never blocks exit) and
+    adapters doing I/O get the same timeout, so it ends on its own.
+    """
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["output"] = adapter.run(adapter_input)
+        except AdapterError as exc:
+            box["error"] = str(exc) or "The adapter failed."
+        except Exception as exc:  # an adapter bug must fail the request, not the worker
+            box["error"] = f"The adapter failed unexpectedly: {type(exc).__name__}: {exc}"
+
+    worker = threading.Thread(
+        target=work, name=f"multimodal-{adapter_input.request_id}", daemon=True
+    )
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        return _RunOutcome(None, f"The adapter timed out after {timeout} s.")
+    if "error" in box:
+        return _RunOutcome(None, box["error"])
+    output = box.get("output")
+    if not isinstance(output, AdapterOutput):
+        return _RunOutcome(None, "The adapter returned no AdapterOutput.")
+    return _RunOutcome(output, "")
+
+
+_service: MultimodalService | None = None
+_service_lock = threading.Lock()
+
+
+def get_multimodal_service() -> MultimodalService:
+    """The process-wide service, built from settings on first use."""
+    global _service
+    with _service_lock:
+        if _service is None:
+            _service = MultimodalService(
+                adapter_paths=dict(settings.MULTIMODAL_ADAPTERS),
+                max_requests_per_tenant=getattr(
+                    settings, "MULTIMODAL_MAX_REQUESTS_PER_TENANT", DEFAULT_MAX_REQUESTS_PER_TENANT
+                ),
+            )
+        return _service
+
+
+def reset_multimodal_service() -> None:
+    """Forget all state (tests); the next call re-reads settings."""
+    global _service
+    with _service_lock:
+        _service = None
