@@ -188,6 +188,23 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": False,
 }
 
+
+def _enum_values(dotted_path: str):
+    """An ENUM_NAME_OVERRIDES entry for a StrEnum (or a set of its members) exposed by value.
+
+    Serializers declare `ChoiceField(choices=[e.value for e in MyEnum])` (labels = values);
+    given the Enum class, drf-spectacular would label by member name and never match.
+    A callable defers the import until the schema is built (settings load before the apps).
+    """
+
+    def values() -> list[str]:
+        from django.utils.module_loading import import_string
+
+        return [str(getattr(member, "value", member)) for member in import_string(dotted_path)]
+
+    return values
+
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "agent33 control plane API",
     "DESCRIPTION": (
@@ -202,7 +219,26 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/v1/",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # One named component per StrEnum; an unnamed choice set would become a "...Enum"
+    # component, which tests/api/test_schema.py refuses.
+    "ENUM_NAME_OVERRIDES": {
+        "MetricType": _enum_values("outcomes.domain.MetricType"),
+        "TrendDirection": _enum_values("outcomes.domain.TrendDirection"),
+        "Modality": _enum_values("multimodal.domain.Modality"),
+        "RequestState": _enum_values("multimodal.domain.RequestState"),
+        "ResultState": _enum_values("multimodal.domain.ResultState"),
+        "ControlAction": _enum_values("operations.domain.ControlAction"),
+        "TraceStatus": _enum_values("operations.sources.traces.domain.TraceStatus"),
+        "TraceFinalStatus": _enum_values("operations.sources.traces.domain.FINAL_TRACE_STATUSES"),
+        "BudgetState": _enum_values("operations.sources.budgets.domain.BudgetState"),
+        "IntakeStatus": _enum_values("operations.sources.intakes.domain.IntakeStatus"),
+        "ResearchType": _enum_values("operations.sources.intakes.domain.ResearchType"),
+        "Urgency": _enum_values("operations.sources.intakes.domain.Urgency"),
+        "WorkflowRunStatus": _enum_values("operations.sources.workflows.domain.WorkflowRunStatus"),
+        "TriggerType": _enum_values("operations.sources.workflows.domain.TriggerType"),
+        "StepEventType": _enum_values("operations.sources.workflows.domain.StepEventType"),
+    },
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "agent33_site.api.schema.document_error_responses",

@@ -2,7 +2,9 @@
 
 Views declare the error statuses they can return (e.g. `409: OpenApiResponse(...)`)
 without a body schema; `document_error_responses` gives every 4xx/5xx the named
-`Error` component and adds the statuses every operation of a kind can return.
+`Error` component, adds the statuses every operation of a kind can return, marks
+public operations as needing no credentials, and lets enum parameters reuse the
+named enum components, so a generated SDK gets one type per enum.
 """
 
 from __future__ import annotations
@@ -54,37 +56,6 @@ class BearerJWTScheme(OpenApiAuthenticationExtension):
         }
 
 
-def _error_content() -> dict:
-    return {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-
-
-def document_error_responses(result: dict, generator, request, public: bool) -> dict:
-    """Postprocessing hook: the `Error` component on every error response."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_COMPONENT
-    for path, operations in result.get("paths", {}).items():
-        for operation in operations.values():
-            responses = operation.setdefault("responses", {})
-            secured = any(requirement for requirement in operation.get("security", [{}]))
-            needed = set()
-            if secured:
-                needed |= {"401", "403"}
-            if operation.get("requestBody"):
-                needed |= {"400", "413"}
-            if any(p.get("in") == "query" for p in operation.get("parameters", [])):
-                needed.add("400")
-            if "{" in path:
-                needed.add("404")
-            for status_code in needed:
-                responses.setdefault(status_code, {"description": _DESCRIPTIONS[status_code]})
-            for status_code, response in responses.items():
-                if status_code[0] in "45":
-                    response["content"] = _error_content()
-                    response.setdefault("description", _DESCRIPTIONS.get(status_code, ""))
-                    if not response["description"]:
-                        response["description"] = _DESCRIPTIONS.get(status_code, "Error.")
-    return result
-
-
 class StaffSessionScheme(OpenApiAuthenticationExtension):
     target_class = "agent33_site.security.authentication.StaffSessionAuthentication"
     name = "staffSession"
@@ -96,3 +67,73 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "Django staff session from /admin/login/ (browsable API, console).",
         }
+
+
+def _error_content() -> dict:
+    return {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def _statuses_every_operation_can_return(path: str, operation: dict) -> set[str]:
+    needed = set()
+    if any(requirement for requirement in operation.get("security", [])):
+        needed |= {"401", "403"}
+    if operation.get("requestBody"):
+        needed |= {"400", "413"}
+    if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+        needed.add("400")
+    if "{" in path:
+        needed.add("404")
+    return needed
+
+
+def _document_errors(path: str, operation: dict) -> None:
+    responses = operation.setdefault("responses", {})
+    for status_code in _statuses_every_operation_can_return(path, operation):
+        responses.setdefault(status_code, {"description": _DESCRIPTIONS[status_code]})
+    for status_code, response in responses.items():
+        if status_code[0] in "45":
+            response["content"] = _error_content()
+            if not response.get("description"):
+                response["description"] = _DESCRIPTIONS.get(status_code, "Error.")
+    # Sorted by status, so the committed schema.yml does not depend on set order.
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def _enum_components(schemas: dict) -> dict[frozenset, str]:
+    named = {}
+    for name, schema in sorted(schemas.items()):
+        if "enum" in schema and schema.get("type") == "string":
+            named.setdefault(frozenset(schema["enum"]), name)
+    return named
+
+
+def _reuse_enum_components(operation: dict, enums: dict[frozenset, str]) -> None:
+    """A query/path parameter whose choices are a named enum refers to that component."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        target = schema.get("items", schema) if schema.get("type") == "array" else schema
+        name = enums.get(frozenset(target.get("enum", ())))
+        if name is None:
+            continue
+        # The enum says it all: lengths of a choice are noise for an SDK generator.
+        kept = {k: v for k, v in target.items() if k not in ("type", "enum", "minLength")}
+        reference = {"$ref": f"#/components/schemas/{name}"}
+        replacement = {"allOf": [reference], **kept} if kept else reference
+        if target is schema:
+            parameter["schema"] = replacement
+        else:
+            schema["items"] = replacement
+
+
+def document_error_responses(result: dict, generator, request, public: bool) -> dict:
+    """Postprocessing hook: errors, public operations and enum parameters (see module doc)."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_COMPONENT
+    enums = _enum_components(schemas)
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            if not any(requirement for requirement in operation.get("security", [])):
+                operation["security"] = []  # public: say so, a missing key reads as "unknown"
+            _document_errors(path, operation)
+            _reuse_enum_components(operation, enums)
+    return result
