@@ -20,6 +20,7 @@ from .sources.base import utc_now
 DEFAULT_SINCE = timedelta(hours=24)
 MAX_HISTORY_PER_PROCESS = 100
 MAX_PROCESSES_WITH_HISTORY = 50_000
+CONTROL_LOCK_STRIPES = 64
 
 
 class HubSnapshot(BaseModel):
@@ -40,6 +41,8 @@ class OperationsHubService:
         self._registry = source_registry
         self._lock = threading.Lock()
         self._history: OrderedDict[str, deque[ControlRecord]] = OrderedDict()
+        # Controls on one process are serialised, so its history is in the order applied.
+        self._control_locks = [threading.Lock() for _ in range(CONTROL_LOCK_STRIPES)]
 
     def include_keys(self) -> list[str]:
         return self._registry.include_keys()
@@ -112,6 +115,19 @@ class OperationsHubService:
         self, *, tenant_id: str | None, process_id: str, action: str, reason: str, actor: str
     ) -> ProcessDetail:
         """Apply `action` through the source's own lifecycle; record it in the history."""
+        with self._control_locks[hash(process_id) % CONTROL_LOCK_STRIPES]:
+            source, updated = self._apply(
+                tenant_id=tenant_id,
+                process_id=process_id,
+                action=action,
+                reason=reason,
+                actor=actor,
+            )
+        return self._detail(source, updated, tenant_id=tenant_id)
+
+    def _apply(
+        self, *, tenant_id: str | None, process_id: str, action: str, reason: str, actor: str
+    ) -> tuple[ProcessSource, ProcessEntry]:
         source, entry = self._locate(tenant_id=tenant_id, process_id=process_id)
         if action not in source.supported_controls():
             raise UnsupportedAction(
@@ -141,7 +157,7 @@ class OperationsHubService:
             ),
             process_id=process_id,
         )
-        return self._detail(source, updated, tenant_id=tenant_id)
+        return source, updated
 
     def _remember(self, record: ControlRecord, *, process_id: str) -> None:
         with self._lock:

@@ -10,7 +10,22 @@ from operations.sources.intakes.services import reset_intakes_service
 from operations.sources.traces.services import reset_traces_service
 from operations.sources.workflows.services import reset_workflow_runs_service
 
-ALL_WORKFLOW_SCOPES = ["workflows:read", "workflows:write", "workflows:execute"]
+ALL_WORKFLOW_SCOPES = [
+    "workflows:read",
+    "workflows:write",
+    "workflows:execute",
+    "multimodal:read",
+    "multimodal:write",
+]
+
+
+def _reset_multimodal() -> None:
+    """The hub tests create multimodal requests too; start those from empty as well."""
+    try:
+        from multimodal.services import reset_multimodal_service
+    except ImportError:  # the multimodal app is optional for the hub
+        return
+    reset_multimodal_service()
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +36,7 @@ def _fresh_operations_services():
         reset_budgets_service,
         reset_intakes_service,
         reset_workflow_runs_service,
+        _reset_multimodal,
     ):
         reset()
     yield

@@ -68,3 +68,27 @@ def create_run(
     response = client.post("/v1/workflows/executions/", payload, format="json")
     assert response.status_code == 201, response.content
     return response.json()
+
+
+def create_multimodal_request(client) -> dict:
+    response = client.post(
+        "/v1/multimodal/requests",
+        {"modality": "text_to_speech", "input_text": "hi", "execute_now": False},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def hub(client, query: str = "") -> dict:
+    response = client.get(f"/v1/operations/hub{query}")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def control(client, process_id: str, action: str, reason: str = ""):
+    return client.post(
+        f"/v1/operations/processes/{process_id}/control",
+        {"action": action, "reason": reason},
+        format="json",
+    )
