@@ -21,6 +21,7 @@ urlpatterns = [
     path("v1/", include("outcomes.urls")),
     path("v1/", include("multimodal.urls")),
     path("v1/", include("operations.urls")),
+    path("admin/console/", include("agent33_site.console.urls")),
     path("admin/", admin.site.urls),
     re_path(r"^v1/.*$", UnknownAPIPathView.as_view(), name="api-not-found"),
 ]
