@@ -67,8 +67,14 @@ class OperationsHubService:
         entries: list[ProcessEntry] = []
         for source in sources:
             if status is None:
-                found = source.live_processes(tenant_id=tenant_id, since=since)
-                counts[source.process_type] = len(found)
+                # Sources of this app hand over only the newest `limit` entries and a count.
+                live_page = getattr(source, "live_page", None)
+                if live_page is not None:
+                    count, found = live_page(tenant_id=tenant_id, since=since, limit=limit)
+                else:
+                    found = source.live_processes(tenant_id=tenant_id, since=since)
+                    count = len(found)
+                counts[source.process_type] = count
             else:
                 found = source.processes_with_status(
                     tenant_id=tenant_id, status=status, limit=limit

@@ -8,6 +8,7 @@ and a source transition on the same record never interleave.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -161,6 +162,15 @@ class ServiceBackedSource:
     def live_processes(self, *, tenant_id: str | None, since: datetime) -> list[ProcessEntry]:
         service = self._get_service()
         return [service.to_entry(r) for r in service.live_records(tenant_id=tenant_id, since=since)]
+
+    def live_page(
+        self, *, tenant_id: str | None, since: datetime, limit: int
+    ) -> tuple[int, list[ProcessEntry]]:
+        """(how many live, the newest `limit` of them): only those become entries."""
+        service = self._get_service()
+        records = service.live_records(tenant_id=tenant_id, since=since)
+        newest = heapq.nlargest(limit, records, key=lambda r: (r.started_at, r.id))
+        return len(records), [service.to_entry(record) for record in newest]
 
     def processes_with_status(
         self, *, tenant_id: str | None, status: str, limit: int
