@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -15,6 +15,13 @@ from .tenancy import TenantQuerySerializer, actor, read_tenant
 
 _NOT_FOUND = OpenApiResponse(
     description="No such process (unknown id prefix), or another tenant's."
+)
+ID_PARAMETER = OpenApiParameter(
+    "id",
+    str,
+    OpenApiParameter.PATH,
+    description="The process id; its prefix names its source "
+    "(`trace-`, `budget-`, `intake-`, `wfrun-`, `mmreq-`).",
 )
 
 
@@ -55,7 +62,7 @@ class ProcessViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="operations_processes_retrieve",
         tags=["operations"],
-        parameters=[TenantQuerySerializer],
+        parameters=[ID_PARAMETER, TenantQuerySerializer],
         responses={200: ProcessDetailOutput, 404: _NOT_FOUND},
     )
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -68,6 +75,7 @@ class ProcessViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="operations_processes_control",
+        parameters=[ID_PARAMETER],
         tags=["operations"],
         request=ControlInput,
         responses={

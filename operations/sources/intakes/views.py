@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -14,6 +14,9 @@ from .serializers import IntakeCreateInput, IntakeListQuery, IntakeOutput, Intak
 from .services import get_intakes_service
 
 _NOT_FOUND = OpenApiResponse(description="No such intake, or another tenant's.")
+ID_PARAMETER = OpenApiParameter(
+    "id", str, OpenApiParameter.PATH, description="The record id (`intake-` + hex)."
+)
 
 
 class IntakeViewSet(viewsets.ViewSet):
@@ -56,6 +59,7 @@ class IntakeViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="improvements_intakes_retrieve",
+        parameters=[ID_PARAMETER],
         tags=["improvements"],
         responses={200: IntakeOutput, 404: _NOT_FOUND},
     )
@@ -65,6 +69,7 @@ class IntakeViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="improvements_intakes_transition",
+        parameters=[ID_PARAMETER],
         tags=["improvements"],
         request=IntakeTransitionInput,
         responses={

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -22,6 +22,9 @@ from .services import get_traces_service
 
 _NOT_FOUND = OpenApiResponse(description="No such trace, or another tenant's.")
 _NOT_RUNNING = OpenApiResponse(description="The trace is not running (`invalid_transition`).")
+ID_PARAMETER = OpenApiParameter(
+    "id", str, OpenApiParameter.PATH, description="The record id (`trace-` + hex)."
+)
 
 
 class TraceViewSet(viewsets.ViewSet):
@@ -65,6 +68,7 @@ class TraceViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="traces_retrieve",
+        parameters=[ID_PARAMETER],
         tags=["traces"],
         responses={200: TraceOutput, 404: _NOT_FOUND},
     )
@@ -74,6 +78,7 @@ class TraceViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="traces_actions_create",
+        parameters=[ID_PARAMETER],
         tags=["traces"],
         request=TraceActionInput,
         responses={201: TraceActionOutput, 404: _NOT_FOUND, 409: _NOT_RUNNING},
@@ -89,6 +94,7 @@ class TraceViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="traces_complete",
+        parameters=[ID_PARAMETER],
         tags=["traces"],
         request=TraceCompleteInput,
         responses={200: TraceOutput, 404: _NOT_FOUND, 409: _NOT_RUNNING},

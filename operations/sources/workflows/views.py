@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -20,6 +20,9 @@ from .serializers import (
 from .services import get_workflow_runs_service
 
 _NOT_FOUND = OpenApiResponse(description="No such workflow run, or another tenant's.")
+ID_PARAMETER = OpenApiParameter(
+    "id", str, OpenApiParameter.PATH, description="The record id (`wfrun-` + hex)."
+)
 
 
 class WorkflowRunViewSet(viewsets.ViewSet):
@@ -62,6 +65,7 @@ class WorkflowRunViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="workflows_executions_retrieve",
+        parameters=[ID_PARAMETER],
         tags=["workflows"],
         responses={200: WorkflowRunOutput, 404: _NOT_FOUND},
     )
@@ -71,6 +75,7 @@ class WorkflowRunViewSet(viewsets.ViewSet):
 
     @extend_schema(
         operation_id="workflows_executions_events_create",
+        parameters=[ID_PARAMETER],
         tags=["workflows"],
         request=StepEventInput,
         responses={201: StepEventOutput, 404: _NOT_FOUND},
