@@ -81,9 +81,14 @@ def _statuses_every_operation_can_return(path: str, operation: dict) -> set[str]
         needed |= {"400", "413"}
     if any(p.get("in") == "query" for p in operation.get("parameters", [])):
         needed.add("400")
-    if "{" in path:
+    if any(_names_a_record(p) for p in operation.get("parameters", [])):
         needed.add("404")
     return needed
+
+
+def _names_a_record(parameter: dict) -> bool:
+    """A path id can miss (404); a path enum (`/trends/{metric_type}`) is validated (400)."""
+    return parameter.get("in") == "path" and "enum" not in parameter.get("schema", {})
 
 
 def _document_errors(path: str, operation: dict) -> None:
