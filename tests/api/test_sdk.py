@@ -20,12 +20,11 @@ import pytest
 
 from agent33_site.security.tokens import issue_token
 
-from .conftest import reset_all_services
+from .conftest import REPO_ROOT, reset_all_services
 
 PACKAGE = "agent33_client"
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
-# No post hooks: the generator would otherwise look for ruff on PATH to format the code.
-GENERATOR_CONFIG = f"package_name_override: {PACKAGE}\npost_hooks: []\n"
+GENERATOR_CONFIG = REPO_ROOT / "tools" / "sdk-config.yml"  # the one `make sdk` uses
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
@@ -35,7 +34,6 @@ def sdk(tmp_path_factory: pytest.TempPathFactory, generated_schema_text: str) ->
     """The generated package, imported once per session: `sdk.models`, `sdk.call(tag, op)`."""
     folder = tmp_path_factory.mktemp("sdk")
     (folder / "schema.yml").write_text(generated_schema_text)
-    (folder / "config.yml").write_text(GENERATOR_CONFIG)
     completed = subprocess.run(
         [
             str(GENERATOR),
@@ -43,7 +41,7 @@ def sdk(tmp_path_factory: pytest.TempPathFactory, generated_schema_text: str) ->
             "--path",
             str(folder / "schema.yml"),
             "--config",
-            str(folder / "config.yml"),
+            str(GENERATOR_CONFIG),
             "--meta",
             "none",
             "--output-path",
