@@ -421,3 +421,18 @@ def test_speech_to_text_of_a_wav_upload_completes(writer):
     )
     assert response.status_code == 201
     assert response.json()["state"] == "completed"
+
+
+def test_tenant_cannot_see_operator_created_requests(writer, operator_client):
+    created = create_tts(operator_client).json()
+    assert writer.get(url(created["id"])).status_code == 404
+    assert writer.post(url(created["id"], "cancel")).status_code == 404
+    assert writer.get(REQUESTS_URL).json() == []
+
+
+def test_operator_narrowing_combines_with_state_filter(writer, other_tenant, operator_client):
+    create_tts(writer)
+    b = create_tts(other_tenant).json()
+    response = operator_client.get(REQUESTS_URL, {"tenant_id": "tenant-b", "state": "pending"})
+    assert response.status_code == 200
+    assert [r["id"] for r in response.json()] == [b["id"]]
