@@ -19,6 +19,16 @@ class ControlAction(StrEnum):
     CANCEL = "cancel"
 
 
+class ProcessType(StrEnum):
+    """The `type` of a hub process; multimodal_request comes from the multimodal app."""
+
+    TRACE = "trace"
+    AUTONOMY_BUDGET = "autonomy_budget"
+    IMPROVEMENT_INTAKE = "improvement_intake"
+    WORKFLOW = "workflow"
+    MULTIMODAL_REQUEST = "multimodal_request"
+
+
 class IncludeKey(StrEnum):
     """Values of the hub's `include` parameter, one per kind of process."""
 

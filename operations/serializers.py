@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .domain import ControlAction, IncludeKey
+from .domain import ControlAction, IncludeKey, ProcessType
 from .registry import registry
 from .tenancy import TenantQuerySerializer
 
@@ -51,9 +51,7 @@ class ControlInput(serializers.Serializer):
 
 class ProcessEntryOutput(serializers.Serializer):
     id = serializers.CharField()
-    type = serializers.CharField(
-        help_text="trace, autonomy_budget, improvement_intake, workflow, multimodal_request"
-    )
+    type = serializers.ChoiceField(choices=[t.value for t in ProcessType])
     status = serializers.CharField()
     started_at = serializers.DateTimeField()
     name = serializers.CharField()
