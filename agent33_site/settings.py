@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
         "RequestState": _enum_values("multimodal.domain.RequestState"),
         "ResultState": _enum_values("multimodal.domain.ResultState"),
         "ControlAction": _enum_values("operations.domain.ControlAction"),
+        "ProcessType": _enum_values("operations.domain.ProcessType"),
         "TraceStatus": _enum_values("operations.sources.traces.domain.TraceStatus"),
         "TraceFinalStatus": _enum_values("operations.sources.traces.domain.FINAL_TRACE_STATUSES"),
         "BudgetState": _enum_values("operations.sources.budgets.domain.BudgetState"),

@@ -21,7 +21,8 @@ ERROR_COMPONENT = {
             "type": "string",
             "description": "invalid, policy_violation, not_authenticated, "
             "authentication_failed, permission_denied, not_found, method_not_allowed, "
-            "invalid_transition, unsupported_action, payload_too_large, server_error",
+            "unsupported_media_type, invalid_transition, unsupported_action, "
+            "payload_too_large, server_error, not_ready",
         },
         "errors": {
             "type": "object",

@@ -210,10 +210,11 @@ def test_operations_flow_feeds_a_trace_and_a_budget_reads_the_hub_and_pauses_the
     assert isinstance(hub, m.HubOutput)
     assert hub.timestamp.utcoffset() == timedelta(0)
     assert hub.active_count == 2
-    assert {(p.id, str(p.type_), p.status) for p in hub.processes} == {
-        (trace.id, "trace", "running"),
-        (budget.id, "autonomy_budget", "active"),
+    assert {(p.id, p.type_, p.status) for p in hub.processes} == {
+        (trace.id, m.ProcessType.TRACE, "running"),
+        (budget.id, m.ProcessType.AUTONOMY_BUDGET, "active"),
     }
+    assert hub.counts[m.ProcessType.TRACE.value] == 1
     assert all(isinstance(p.started_at, datetime) for p in hub.processes)
 
     control = sdk.call("operations", "operations_processes_control")
@@ -223,6 +224,7 @@ def test_operations_flow_feeds_a_trace_and_a_budget_reads_the_hub_and_pauses_the
         body=m.ControlInputRequest(action=m.ControlAction.PAUSE, reason="cost review"),
     )
     assert isinstance(paused, m.ProcessDetailOutput)
+    assert paused.type_ is m.ProcessType.AUTONOMY_BUDGET
     assert paused.status == "suspended"
     assert m.ControlAction.RESUME in paused.controls
     assert paused.control_history[-1].action is m.ControlAction.PAUSE
