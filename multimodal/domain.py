@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import uuid4
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Modality(StrEnum):
@@ -107,7 +107,13 @@ def transition(current: RequestState, target: RequestState) -> RequestState:
 
 
 class MultimodalRequest(BaseModel):
-    """The record clients see. The input artifact itself is never part of it."""
+    """The record clients see. The input artifact itself is never part of it.
+
+    Frozen: the service stores a new record on every change, so a record handed out is
+    a consistent snapshot.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     id: str
     tenant_id: str

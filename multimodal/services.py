@@ -36,6 +36,7 @@ from .domain import (
     REQUEST_ID_PREFIX,
     RESULT_ID_PREFIX,
     InvalidInput,
+    InvalidTransition,
     Modality,
     MultimodalRequest,
     MultimodalResult,
@@ -212,11 +213,11 @@ class MultimodalService:
             tenant.requests[record.id] = _Entry(self._seq, record, artifact)
             tenant.by_state[record.state][record.id] = None
             self._tenant_of[record.id] = tenant_id
-            return record.model_copy()
+            return record
 
     def get_request(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
         with self._lock:
-            return self._find(tenant_id, request_id).record.model_copy()
+            return self._find(tenant_id, request_id).record
 
     def list_requests(
         self,
@@ -236,14 +237,13 @@ class MultimodalService:
                 streams = [reversed(t.requests.values()) for t in tenants]
                 merged = heapq.merge(*streams, key=_by_seq, reverse=True)
                 newest = list(itertools.islice(self._matching(merged, modality), limit))
-            return [entry.record.model_copy() for entry in newest]
+            return [entry.record for entry in newest]
 
     def execute(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
         """Run the adapter once (pending or failed -> processing -> completed | failed)."""
         with self._lock:
             entry = self._find(tenant_id, request_id)
-            self._move(entry, RequestState.PROCESSING)
-            entry.record.error_message = ""
+            self._move(entry, RequestState.PROCESSING, error_message="")
             entry.attempts += 1
             attempt = entry.attempts
             record = entry.record
@@ -263,8 +263,7 @@ class MultimodalService:
     def cancel(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
         with self._lock:
             entry = self._find(tenant_id, request_id)
-            self._move(entry, RequestState.CANCELLED)
-            return entry.record.model_copy()
+            return self._move(entry, RequestState.CANCELLED)
 
     def get_result(self, *, tenant_id: str | None, request_id: str) -> MultimodalResult:
         with self._lock:
@@ -279,7 +278,7 @@ class MultimodalService:
         """Pending and processing requests, from the per-state index."""
         with self._lock:
             return [
-                t.requests[rid].record.model_copy()
+                t.requests[rid].record
                 for t in self._scoped_tenants(tenant_id)
                 for state in LIVE_STATES
                 for rid in t.by_state[state]
@@ -301,57 +300,68 @@ class MultimodalService:
         target = RequestState.FAILED if outcome.output is None else RequestState.COMPLETED
         with self._lock:
             record = entry.record
-            if entry.attempts != attempt or record.state is not RequestState.PROCESSING:
-                # Cancelled (or evicted) while the adapter ran: the map refuses the
-                # completion, the output is dropped and the record stays as it is.
-                return record.model_copy()
+            try:
+                transition(record.state, target)
+            except InvalidTransition:
+                # Cancelled while the adapter ran: the map refuses the completion, so the
+                # output is dropped and the record stays as it is.
+                return record
             completed_at = _now()
             entry.last_run_completed_at = completed_at
             self._drop_result(entry)
-            result = MultimodalResult(
-                id=new_id(RESULT_ID_PREFIX),
-                request_id=record.id,
-                state=ResultState(target.value),
-                started_at=started_at,
-                completed_at=completed_at,
-                metadata={
-                    "adapter": self._adapter_paths[record.modality],
-                    "attempt": attempt,
-                },
-            )
-            if outcome.output is not None:
-                output = outcome.output
-                result.output_text = output.output_text
-                result.output_data = dict(output.output_data)
-                result.metadata.update(output.metadata)
-                if output.output_artifact is not None:
-                    artifact_id = new_id(ARTIFACT_ID_PREFIX)
-                    self._artifacts[artifact_id] = _Artifact(
-                        record.tenant_id,
-                        record.id,
-                        output.output_artifact_content_type or "application/octet-stream",
-                        output.output_artifact,
-                    )
-                    entry.output_artifact_ids.append(artifact_id)
-                    result.output_artifact_id = artifact_id
-                    result.output_data.setdefault("output_artifact_id", artifact_id)
-            else:
-                result.metadata["error"] = outcome.error
-            entry.result = result
-            self._move(entry, target)
-            record.result_id = result.id
-            record.error_message = outcome.error
-            return record.model_copy()
+            entry.result = self._result_of(entry, attempt, started_at, completed_at, outcome)
+            return self._move(entry, target, result_id=entry.result.id, error_message=outcome.error)
 
-    def _move(self, entry: _Entry, target: RequestState) -> None:
-        """The one state change, judged by the lifecycle map, keeping the indexes true."""
+    def _result_of(
+        self,
+        entry: _Entry,
+        attempt: int,
+        started_at: datetime,
+        completed_at: datetime,
+        outcome: _RunOutcome,
+    ) -> MultimodalResult:
+        """The result of one run; an output artifact is stored under its own id."""
+        record = entry.record
+        result = MultimodalResult(
+            id=new_id(RESULT_ID_PREFIX),
+            request_id=record.id,
+            state=ResultState.FAILED if outcome.output is None else ResultState.COMPLETED,
+            started_at=started_at,
+            completed_at=completed_at,
+            metadata={"adapter": self._adapter_paths[record.modality], "attempt": attempt},
+        )
+        output = outcome.output
+        if output is None:
+            result.metadata["error"] = outcome.error
+            return result
+        result.output_text = output.output_text
+        result.output_data = dict(output.output_data)
+        result.metadata.update(output.metadata)
+        if output.output_artifact is not None:
+            artifact_id = new_id(ARTIFACT_ID_PREFIX)
+            self._artifacts[artifact_id] = _Artifact(
+                record.tenant_id,
+                record.id,
+                output.output_artifact_content_type or "application/octet-stream",
+                output.output_artifact,
+            )
+            entry.output_artifact_ids.append(artifact_id)
+            result.output_artifact_id = artifact_id
+            result.output_data.setdefault("output_artifact_id", artifact_id)
+        return result
+
+    def _move(self, entry: _Entry, target: RequestState, **changes: Any) -> MultimodalRequest:
+        """The one state change, judged by the lifecycle map, keeping the indexes true.
+
+        Records are immutable: a change stores a new one, so readers share them safely.
+        """
         record = entry.record
         transition(record.state, target)
         tenant = self._tenants[record.tenant_id]
         del tenant.by_state[record.state][record.id]
         tenant.by_state[target][record.id] = None
-        record.state = target
-        record.updated_at = _now()
+        entry.record = record.model_copy(update={"state": target, "updated_at": _now(), **changes})
+        return entry.record
 
     def _find(self, tenant_id: str | None, request_id: str) -> _Entry:
         owner = self._tenant_of.get(request_id)
