@@ -79,7 +79,7 @@ def provider(settings) -> Iterator[FakeProvider]:
     fake = FakeProvider()
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(fake))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     settings.MULTIMODAL_HTTP_BASE_URL = fake.base_url
