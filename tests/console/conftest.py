@@ -1,0 +1,86 @@
+"""Console fixtures: every service fresh per test, the demo seeded, and staff users.
+
+A superuser is an operator with `admin`; any other active staff user is read-only.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from multimodal.demo import seed_demo as seed_multimodal
+from multimodal.services import reset_multimodal_service
+from operations.demo import seed_demo as seed_operations
+from operations.services import reset_operations_service
+from operations.sources.budgets.services import reset_budgets_service
+from operations.sources.intakes.services import reset_intakes_service
+from operations.sources.traces.services import reset_traces_service
+from operations.sources.workflows.services import reset_workflow_runs_service
+from outcomes.demo import seed_demo as seed_outcomes
+from outcomes.services import reset_outcomes_service
+
+PASSWORD = "console-test-password-1"
+
+RESETS = (
+    reset_operations_service,
+    reset_traces_service,
+    reset_budgets_service,
+    reset_intakes_service,
+    reset_workflow_runs_service,
+    reset_multimodal_service,
+    reset_outcomes_service,
+)
+
+
+def reset_all_services() -> None:
+    for reset in RESETS:
+        reset()
+
+
+def seed_all_demo_data() -> None:
+    """What `AGENT33_SEED_DEMO=1` does at start-up, app by app."""
+    seed_operations()
+    seed_multimodal()
+    seed_outcomes()
+
+
+@pytest.fixture(autouse=True)
+def fresh_services():
+    reset_all_services()
+    yield
+    reset_all_services()
+
+
+@pytest.fixture
+def demo():
+    seed_all_demo_data()
+
+
+def make_user(username: str, *, staff: bool, superuser: bool = False, active: bool = True):
+    user_model = get_user_model()
+    return user_model.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        is_staff=staff,
+        is_superuser=superuser,
+        is_active=active,
+    )
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def operator(db) -> Client:
+    """A superuser: operator with `admin`, controls enabled."""
+    return logged_in(make_user("root", staff=True, superuser=True))
+
+
+@pytest.fixture
+def viewer(db) -> Client:
+    """Active staff without superuser: a read-only operator."""
+    return logged_in(make_user("viewer", staff=True))

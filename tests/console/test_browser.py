@@ -1,0 +1,200 @@
+"""The console in a real browser: Playwright driving Debian's chromium against the live server.
+
+Logs in through /admin/login/, opens every console page, filters the hub, pauses and
+resumes a budget, executes a pending multimodal request and checks the outcome charts.
+A screenshot of each page lands in build/screenshots/ (git-ignored).
+
+Without /usr/bin/chromium these tests skip with a loud reason (`make browsers` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from multimodal.domain import Modality, RequestState
+from multimodal.services import get_multimodal_service
+from operations.sources.budgets.services import get_budgets_service
+
+from .conftest import PASSWORD, make_user, seed_all_demo_data
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+TIMEOUT_MS = 15_000
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made here (test
+# users, sessions) are ordinary blocking calls and safe to make.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason=(
+            "BROWSER TESTS SKIPPED: /usr/bin/chromium is missing. Install Debian chromium "
+            "(`make browsers`, or `apt-get install chromium`) to run the console browser tests."
+        ),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="BROWSER TESTS SKIPPED: the playwright package is missing."
+    )
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def server(live_server) -> str:
+    """The live server's base URL by IP: chromium would try IPv6 for `localhost` first."""
+    return live_server.url.replace("://localhost:", "://127.0.0.1:")
+
+
+@pytest.fixture
+def page(browser, server, transactional_db, settings):
+    """A logged-in superuser's tab over freshly seeded demo data."""
+    # A fast hasher: the default one costs a second per login on a slow CI machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    seed_all_demo_data()
+    make_user("admin", staff=True, superuser=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    tab.goto(f"{server}/admin/login/?next=/admin/")
+    tab.fill("#id_username", "admin")
+    tab.fill("#id_password", PASSWORD)
+    tab.click("input[type=submit]")
+    tab.wait_for_url(f"{server}/admin/")
+    yield tab
+    context.close()
+
+
+def shot(tab, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_admin_index_lists_the_console_pages(page, server):
+    shot(page, "01-admin-index")
+    for title in ("Operations hub", "Multimodal requests", "Outcomes"):
+        assert page.locator("#content-main").get_by_role("link", name=title, exact=True).count()
+    page.locator("#content-main").get_by_role("link", name="Operations hub").click()
+    page.wait_for_url(f"{server}/admin/console/hub/")
+    assert page.locator("h1").inner_text() == "Operations hub"
+
+
+def test_hub_filter_then_pause_and_resume_a_budget(page, server):
+    page.goto(f"{server}/admin/console/hub/")
+    assert page.locator("#hub-processes tr.process-row").count() > 10
+    shot(page, "02-hub")
+
+    # Keep only budgets: untick every other type, filter.
+    for key in ("traces", "improvements", "workflows", "multimodal"):
+        page.uncheck(f"input[name=include][value={key}]")
+    page.click("#hub-filter-submit")
+    page.wait_for_url("**/admin/console/hub/?*include=budgets*")
+    types = page.locator("#hub-processes tr.process-row td:nth-child(2)").all_inner_texts()
+    assert types and set(types) == {"autonomy_budget"}
+    assert "autonomy_budget: 6" in page.locator("#hub-counts").inner_text()
+    shot(page, "03-hub-filtered-budgets")
+
+    budget = get_budgets_service().list(tenant_id="acme", status="active", limit=1)[0]
+    page.get_by_role("link", name=budget.id).click()
+    page.wait_for_url(f"**/admin/console/hub/{budget.id}/")
+    assert page.locator("#process-status").inner_text().strip() == "active"
+
+    page.locator("#process-controls form:has(#control-pause) input[name=reason]").fill(
+        "browser test"
+    )
+    page.click("#control-pause")
+    page.wait_for_load_state()
+    assert page.locator("#process-status").inner_text().strip() == "suspended"
+    assert "browser test" in page.locator("#control-history").inner_text()
+    assert page.locator("#control-pause").count() == 0
+    shot(page, "04-hub-detail-paused")
+
+    page.click("#control-resume")
+    page.wait_for_load_state()
+    assert page.locator("#process-status").inner_text().strip() == "active"
+    assert page.locator("#control-history tbody tr").count() == 2
+    shot(page, "05-hub-detail-resumed")
+
+
+def test_execute_a_pending_multimodal_request(page, server):
+    page.goto(f"{server}/admin/console/multimodal/")
+    assert page.locator("#multimodal-requests tr.request-row").count() == 13
+    shot(page, "06-multimodal-list")
+
+    pending = get_multimodal_service().list_requests(
+        tenant_id="acme", modality=Modality.TEXT_TO_SPEECH, state=RequestState.PENDING, limit=1
+    )[0]
+    page.get_by_role("link", name=pending.id).click()
+    page.wait_for_url(f"**/multimodal/requests/{pending.id}/")
+    assert page.locator("#request-state").inner_text().strip() == "pending"
+    page.click("#request-execute")
+    page.wait_for_load_state()
+    assert page.locator("#request-state").inner_text().strip() == "completed"
+    audio = page.locator("#result-audio")
+    assert audio.get_attribute("src").startswith("data:audio/wav;base64,")
+    # The browser decodes the WAV: its duration becomes known (about 1 s of tones).
+    duration = page.evaluate(
+        """() => new Promise(resolve => {
+             const a = document.getElementById('result-audio');
+             if (a.readyState >= 1) resolve(a.duration);
+             a.addEventListener('loadedmetadata', () => resolve(a.duration));
+             a.load();
+           })"""
+    )
+    assert 0.5 < duration < 3
+    shot(page, "07-multimodal-executed")
+
+    vision = get_multimodal_service().list_requests(
+        tenant_id="globex", modality=Modality.VISION_ANALYSIS, state=RequestState.COMPLETED, limit=1
+    )[0]
+    page.goto(f"{server}/admin/console/multimodal/requests/{vision.id}/")
+    assert "128" in page.locator("#result-data").inner_text()
+    shot(page, "08-multimodal-vision")
+
+    page.goto(f"{server}/admin/console/multimodal/policies/globex/")
+    assert page.locator("#id_max_artifact_bytes").input_value() == "2000000"
+    shot(page, "09-multimodal-policy")
+
+
+def test_outcomes_page_draws_one_polyline_per_trend(page, server):
+    page.goto(f"{server}/admin/console/outcomes/")
+    page.select_option("#outcomes-tenant", "acme")
+    page.click("#outcomes-filters input[type=submit]")
+    page.wait_for_url("**/admin/console/outcomes/?*tenant=acme*")
+    charts = page.locator("#outcomes-trends svg.console-chart")
+    assert charts.count() == 4
+    assert page.locator("#outcomes-trends svg.console-chart polyline").count() == 4
+    for index in range(4):
+        points = charts.nth(index).locator("polyline").get_attribute("points")
+        assert len(points.split()) > 50
+    badges = page.locator("#outcomes-trends .console-badge").all_inner_texts()
+    assert badges == ["improving", "stable", "improving", "declining"]
+    assert page.locator("#outcomes-wow tbody tr").count() == 4
+    shot(page, "10-outcomes-acme")
+
+    page.select_option("#outcomes-tenant", "globex")
+    page.click("#outcomes-filters input[type=submit]")
+    page.wait_for_url("**/admin/console/outcomes/?*tenant=globex*")
+    assert page.locator("#outcomes-trends svg.console-chart polyline").count() == 4
+    shot(page, "11-outcomes-globex")
