@@ -137,3 +137,10 @@ def test_body_over_the_limit_is_413_even_unauthenticated(settings):
     response = APIClient().post("/v1/whoami", {"x": "y" * 500}, format="json")
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
+
+
+def test_deeply_nested_json_is_400_not_500(echo_urls, writer):
+    body = '{"name": "x", "count": 1, "extra": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    response = writer.post("/v1/echo", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "JSON parse error - nesting too deep.", "code": "invalid"}
