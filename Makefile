@@ -59,5 +59,11 @@ bench: install
 schema: install
 	$(PY) manage.py spectacular --validate --fail-on-warn --file schema.yml
 
+# A typed Python client generated from the committed schema (not committed itself).
+sdk: schema
+	$(VENV)/bin/openapi-python-client generate --path schema.yml --config tools/sdk-config.yml \
+		--meta setup --output-path build/sdk --overwrite --fail-on-warning
+	@echo "SDK (package agent33_client) in build/sdk: $(PY) -m pip install ./build/sdk"
+
 clean:
 	rm -rf $(VENV) build staticfiles db.sqlite3 *.egg-info
