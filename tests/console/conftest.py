@@ -84,3 +84,15 @@ def operator(db) -> Client:
 def viewer(db) -> Client:
     """Active staff without superuser: a read-only operator."""
     return logged_in(make_user("viewer", staff=True))
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Make skipped browser tests impossible to miss at the end of `make test`."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("BROWSER TESTS SKIPPED" in str(report.longrepr) for report in skipped):
+        terminalreporter.write_sep(
+            "!",
+            "BROWSER TESTS SKIPPED: install Debian chromium (`make browsers`) to run them",
+            red=True,
+            bold=True,
+        )

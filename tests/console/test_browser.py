@@ -4,7 +4,8 @@ Logs in through /admin/login/, opens every console page, filters the hub, pauses
 resumes a budget, executes a pending multimodal request and checks the outcome charts.
 A screenshot of each page lands in build/screenshots/ (git-ignored).
 
-Without /usr/bin/chromium these tests skip with a loud reason (`make browsers` installs it).
+Without /usr/bin/chromium (or the browser named by AGENT33_TEST_CHROMIUM) these tests skip
+with a loud reason; `make browsers` installs Debian's chromium.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from operations.sources.budgets.services import get_budgets_service
 
 from .conftest import PASSWORD, make_user, seed_all_demo_data
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("AGENT33_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
