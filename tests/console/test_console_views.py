@@ -56,6 +56,15 @@ def test_admin_index_lists_the_three_console_pages(operator):
     assert f'<a href="{OUTCOMES}">Outcomes</a>' in page
 
 
+def test_read_only_staff_sees_the_console_on_the_admin_index_as_view_links(viewer):
+    response = viewer.get("/admin/")
+    assert response.status_code == 200
+    page = html(response)
+    assert f'<a href="{HUB}">Operations hub</a>' in page
+    assert f'<a href="{HUB}" class="viewlink"' in page
+    assert f'<a href="{HUB}" class="changelink"' not in page
+
+
 @pytest.mark.parametrize("url", PAGES)
 def test_anonymous_visitor_is_sent_to_the_admin_login(url):
     response = Client().get(url)
