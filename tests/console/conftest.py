@@ -46,6 +46,12 @@ def seed_all_demo_data() -> None:
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Test users need no slow hash (the default costs most of a second on a small CI box)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def fresh_services():
     reset_all_services()
     yield

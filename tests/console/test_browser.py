@@ -69,10 +69,8 @@ def server(live_server) -> str:
 
 
 @pytest.fixture
-def page(browser, server, transactional_db, settings):
+def page(browser, server, transactional_db):
     """A logged-in superuser's tab over freshly seeded demo data."""
-    # A fast hasher: the default one costs a second per login on a slow CI machine.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     seed_all_demo_data()
     make_user("admin", staff=True, superuser=True)
     context = browser.new_context(viewport={"width": 1400, "height": 900})
