@@ -28,7 +28,9 @@ run: install
 	@$(PY) manage.py issue_token --sub tenant-a-integration --tenant tenant-a --ttl 86400 \
 		--scopes workflows:read,workflows:write,workflows:execute,multimodal:read,multimodal:write,outcomes:read,outcomes:write
 	@echo ""
+	@$(PY) manage.py ensure_superuser
 	@echo "Docs: http://$(HOST):$(PORT)/v1/docs/  (paste a token under Authorize)"
+	@echo "Staff console: http://$(HOST):$(PORT)/admin/  (user admin, password above)"
 	AGENT33_SEED_DEMO=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Debian's chromium for the console's real-browser tests; without it they skip loudly.

@@ -1,6 +1,7 @@
 """AppConfig for the multimodal app; joins the operations hub when that app is installed."""
 
 from django.apps import AppConfig, apps
+from django.conf import settings
 
 
 class MultimodalConfig(AppConfig):
@@ -15,3 +16,7 @@ class MultimodalConfig(AppConfig):
             from .process_source import MultimodalProcessSource
 
             register_source(MultimodalProcessSource())
+        if getattr(settings, "AGENT33_SEED_DEMO", False):
+            from .demo import seed_demo
+
+            seed_demo()

@@ -1,6 +1,7 @@
 """AppConfig for the operations app: registers this app's four process sources."""
 
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class OperationsConfig(AppConfig):
@@ -16,3 +17,7 @@ class OperationsConfig(AppConfig):
 
         for source in (traces_source, budgets_source, intakes_source, workflows_source):
             register_source(source)
+        if getattr(settings, "AGENT33_SEED_DEMO", False):
+            from .demo import seed_demo
+
+            seed_demo()  # after registration: it pauses a budget through the hub
