@@ -7,9 +7,10 @@ cancel is the API's cancel (same service call, same 409 from the lifecycle map).
 
 from __future__ import annotations
 
+import heapq
 from datetime import datetime
 
-from operations.registry import ProcessEntry, StepActivity
+from operations.registry import AppliedControl, ProcessEntry, ProcessPage, StepActivity
 
 from .domain import LIVE_STATES, MultimodalRequest, NotFound, RequestState, UnsupportedAction
 from .services import get_multimodal_service
@@ -39,22 +40,21 @@ class MultimodalProcessSource:
     include_key = "multimodal"
     id_prefix = "mmreq"
 
-    def live_processes(self, *, tenant_id: str | None, since: datetime) -> list[ProcessEntry]:
-        """Every pending or processing request; `since` does not narrow live work."""
+    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
+        """Pending and processing requests; `since` does not narrow live work."""
         records = get_multimodal_service().live_requests(tenant_id=tenant_id)
-        return sorted((_entry(r) for r in records), key=lambda e: e.started_at, reverse=True)
+        newest = heapq.nlargest(limit, records, key=lambda r: (r.created_at, r.id))
+        return ProcessPage(len(records), [_entry(r) for r in newest])
 
-    def processes_with_status(
-        self, *, tenant_id: str | None, status: str, limit: int
-    ) -> list[ProcessEntry]:
+    def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
         try:
             state = RequestState(status)
         except ValueError:
-            return []  # not a multimodal state: no process of this type has it
-        records = get_multimodal_service().list_requests(
-            tenant_id=tenant_id, state=state, limit=limit
-        )
-        return [_entry(r) for r in records]  # newest first already (creation order)
+            return ProcessPage(0, [])  # not a multimodal state: no request has it
+        service = get_multimodal_service()
+        records = service.list_requests(tenant_id=tenant_id, state=state, limit=limit)
+        total = service.count_requests(tenant_id=tenant_id, state=state)
+        return ProcessPage(total, [_entry(r) for r in records])  # newest first already
 
     def get_process(self, *, tenant_id: str | None, process_id: str) -> ProcessEntry | None:
         try:
@@ -85,8 +85,10 @@ class MultimodalProcessSource:
 
     def apply_control(
         self, *, tenant_id: str | None, process_id: str, action: str, actor: str, reason: str
-    ) -> ProcessEntry:
+    ) -> AppliedControl:
         if action != CANCEL:
             raise UnsupportedAction(f"Multimodal requests support only 'cancel', not '{action}'.")
-        record = get_multimodal_service().cancel(tenant_id=tenant_id, request_id=process_id)
-        return _entry(record)
+        previous, record = get_multimodal_service().cancel_from(
+            tenant_id=tenant_id, request_id=process_id
+        )
+        return AppliedControl(previous.value, _entry(record))

@@ -261,9 +261,16 @@ class MultimodalService:
         return self._finish(entry, attempt, started_at, outcome)
 
     def cancel(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
+        return self.cancel_from(tenant_id=tenant_id, request_id=request_id)[1]
+
+    def cancel_from(
+        self, *, tenant_id: str | None, request_id: str
+    ) -> tuple[RequestState, MultimodalRequest]:
+        """Cancel, and report the state it left (read under the same lock)."""
         with self._lock:
             entry = self._find(tenant_id, request_id)
-            return self._move(entry, RequestState.CANCELLED)
+            previous = entry.record.state
+            return previous, self._move(entry, RequestState.CANCELLED)
 
     def get_result(self, *, tenant_id: str | None, request_id: str) -> MultimodalResult:
         with self._lock:
@@ -283,6 +290,10 @@ class MultimodalService:
                 for state in LIVE_STATES
                 for rid in t.by_state[state]
             ]
+
+    def count_requests(self, *, tenant_id: str | None, state: RequestState) -> int:
+        with self._lock:
+            return sum(len(t.by_state[state]) for t in self._scoped_tenants(tenant_id))
 
     def adapter_runs(
         self, *, tenant_id: str | None, request_id: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -36,6 +36,20 @@ class StepActivity(BaseModel):
     completed_at: datetime | None = None
 
 
+class ProcessPage(NamedTuple):
+    """The newest `limit` matching processes, and how many matched before the limit."""
+
+    total: int
+    entries: list[ProcessEntry]  # newest `started_at` first
+
+
+class AppliedControl(NamedTuple):
+    """What a control did: the status it left (read under the source's lock) and the result."""
+
+    from_status: str
+    entry: ProcessEntry
+
+
 @runtime_checkable
 class ProcessSource(Protocol):
     """What the hub needs from a kind of process.
@@ -43,21 +57,20 @@ class ProcessSource(Protocol):
     `tenant_id` is keyword-only everywhere: `None` means an operator (every tenant),
     a string limits the call to that tenant; a foreign process is "not found" (None).
     `apply_control` raises the source's own domain errors (they carry `http_status`
-    and `error_code`, e.g. 409 `invalid_transition`), and returns the updated entry.
+    and `error_code`, e.g. 409 `invalid_transition`). Pages must come from indexes of
+    live (or per-status) records, never from a scan of the finished history.
     """
 
     process_type: str  # "multimodal_request"
     include_key: str  # "multimodal", the value of the hub's `include` parameter
     id_prefix: str  # "mmreq", the text before the first "-" of every id
 
-    def live_processes(self, *, tenant_id: str | None, since: datetime) -> list[ProcessEntry]:
+    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
         """The default hub view of this type (its live states; see contract §5)."""
         ...
 
-    def processes_with_status(
-        self, *, tenant_id: str | None, status: str, limit: int
-    ) -> list[ProcessEntry]:
-        """Every process in `status`, newest `started_at` first, at most `limit`."""
+    def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
+        """Every process in `status` (none when the type has no such status)."""
         ...
 
     def get_process(self, *, tenant_id: str | None, process_id: str) -> ProcessEntry | None: ...
@@ -74,7 +87,7 @@ class ProcessSource(Protocol):
 
     def apply_control(
         self, *, tenant_id: str | None, process_id: str, action: str, actor: str, reason: str
-    ) -> ProcessEntry: ...
+    ) -> AppliedControl: ...
 
 
 class SourceRegistry:

@@ -67,23 +67,11 @@ class OperationsHubService:
         entries: list[ProcessEntry] = []
         for source in sources:
             if status is None:
-                # Sources of this app hand over only the newest `limit` entries and a count.
-                live_page = getattr(source, "live_page", None)
-                if live_page is not None:
-                    count, found = live_page(tenant_id=tenant_id, since=since, limit=limit)
-                else:
-                    found = source.live_processes(tenant_id=tenant_id, since=since)
-                    count = len(found)
-                counts[source.process_type] = count
+                page = source.live_page(tenant_id=tenant_id, since=since, limit=limit)
             else:
-                found = source.processes_with_status(
-                    tenant_id=tenant_id, status=status, limit=limit
-                )
-                counter = getattr(source, "count_with_status", None)
-                counts[source.process_type] = (
-                    counter(tenant_id=tenant_id, status=status) if counter else len(found)
-                )
-            entries.extend(found)
+                page = source.status_page(tenant_id=tenant_id, status=status, limit=limit)
+            counts[source.process_type] = page.total
+            entries.extend(page.entries)
         entries.sort(key=lambda e: (e.started_at, e.id), reverse=True)
         return HubSnapshot(
             timestamp=utc_now(),
@@ -134,24 +122,15 @@ class OperationsHubService:
     def _apply(
         self, *, tenant_id: str | None, process_id: str, action: str, reason: str, actor: str
     ) -> tuple[ProcessSource, ProcessEntry]:
-        source, entry = self._locate(tenant_id=tenant_id, process_id=process_id)
+        # Locate first: an unknown or foreign process is a 404 before any 409.
+        source, _ = self._locate(tenant_id=tenant_id, process_id=process_id)
         if action not in source.supported_controls():
             raise UnsupportedAction(
                 f"A process of type '{source.process_type}' does not support '{action}'."
             )
-        arguments = {
-            "tenant_id": tenant_id,
-            "process_id": process_id,
-            "action": action,
-            "actor": actor,
-            "reason": reason,
-        }
-        # Sources of this app report the status they changed from, under their own lock.
-        control_process = getattr(source, "control_process", None)
-        if control_process is not None:
-            from_status, updated = control_process(**arguments)
-        else:
-            from_status, updated = entry.status, source.apply_control(**arguments)
+        from_status, updated = source.apply_control(
+            tenant_id=tenant_id, process_id=process_id, action=action, actor=actor, reason=reason
+        )
         self._remember(
             ControlRecord(
                 action=action,

@@ -19,7 +19,7 @@ from django.conf import settings
 from pydantic import BaseModel
 
 from operations.domain import InvalidTransition, ProcessNotFound, UnsupportedAction, transition
-from operations.registry import ProcessEntry, StepActivity
+from operations.registry import AppliedControl, ProcessEntry, ProcessPage, StepActivity
 
 from .store import RecordStore
 
@@ -159,28 +159,18 @@ class ServiceBackedSource:
         self.id_prefix = id_prefix
         self._get_service = get_service
 
-    def live_processes(self, *, tenant_id: str | None, since: datetime) -> list[ProcessEntry]:
-        service = self._get_service()
-        return [service.to_entry(r) for r in service.live_records(tenant_id=tenant_id, since=since)]
-
-    def live_page(
-        self, *, tenant_id: str | None, since: datetime, limit: int
-    ) -> tuple[int, list[ProcessEntry]]:
-        """(how many live, the newest `limit` of them): only those become entries."""
+    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
+        """Only the newest `limit` live records become entries."""
         service = self._get_service()
         records = service.live_records(tenant_id=tenant_id, since=since)
         newest = heapq.nlargest(limit, records, key=lambda r: (r.started_at, r.id))
-        return len(records), [service.to_entry(record) for record in newest]
+        return ProcessPage(len(records), [service.to_entry(record) for record in newest])
 
-    def processes_with_status(
-        self, *, tenant_id: str | None, status: str, limit: int
-    ) -> list[ProcessEntry]:
+    def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
         service = self._get_service()
         records = service.list(tenant_id=tenant_id, status=status, limit=limit)
-        return [service.to_entry(record) for record in records]
-
-    def count_with_status(self, *, tenant_id: str | None, status: str) -> int:
-        return self._get_service().count_with_status(tenant_id=tenant_id, status=status)
+        total = service.count_with_status(tenant_id=tenant_id, status=status)
+        return ProcessPage(total, [service.to_entry(record) for record in records])
 
     def get_process(self, *, tenant_id: str | None, process_id: str) -> ProcessEntry | None:
         service = self._get_service()
@@ -198,18 +188,11 @@ class ServiceBackedSource:
     def supported_controls(self) -> frozenset[str]:
         return frozenset(self._get_service().controls)
 
-    def control_process(
+    def apply_control(
         self, *, tenant_id: str | None, process_id: str, action: str, actor: str, reason: str
-    ) -> tuple[str, ProcessEntry]:
+    ) -> AppliedControl:
         service = self._get_service()
         previous, record = service.apply_control(
             tenant_id=tenant_id, record_id=process_id, action=action
         )
-        return previous, service.to_entry(record)
-
-    def apply_control(
-        self, *, tenant_id: str | None, process_id: str, action: str, actor: str, reason: str
-    ) -> ProcessEntry:
-        return self.control_process(
-            tenant_id=tenant_id, process_id=process_id, action=action, actor=actor, reason=reason
-        )[1]
+        return AppliedControl(previous, service.to_entry(record))

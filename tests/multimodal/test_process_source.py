@@ -37,7 +37,9 @@ def test_live_processes_are_pending_and_processing_only(source, writer, other_te
     writer.post(f"{REQUESTS_URL}/{cancelled['id']}/cancel")
     foreign = create_vision(other_tenant).json()
 
-    mine = source.live_processes(tenant_id="tenant-a", since=datetime.now(UTC))
+    page = source.live_page(tenant_id="tenant-a", since=datetime.now(UTC), limit=10)
+    mine = page.entries
+    assert page.total == 1
     assert [(e.id, e.status, e.type, e.name, e.tenant_id) for e in mine] == [
         (pending["id"], "pending", "multimodal_request", "text_to_speech", "tenant-a")
     ]
@@ -48,20 +50,26 @@ def test_live_processes_are_pending_and_processing_only(source, writer, other_te
         "result_id": "",
         "error_message": "",
     }
-    everyone = source.live_processes(tenant_id=None, since=LONG_AGO)
-    assert [e.id for e in everyone] == [foreign["id"], pending["id"]]
+    everyone = source.live_page(tenant_id=None, since=LONG_AGO, limit=10)
+    assert everyone.total == 2
+    assert [e.id for e in everyone.entries] == [foreign["id"], pending["id"]]
+    newest_only = source.live_page(tenant_id=None, since=LONG_AGO, limit=1)
+    assert (newest_only.total, [e.id for e in newest_only.entries]) == (2, [foreign["id"]])
 
 
-def test_processes_with_status_lists_that_status_newest_first(source, writer):
+def test_status_page_lists_that_status_newest_first_with_its_total(source, writer):
     first = create_tts(writer, execute_now=True).json()
     second = create_tts(writer, execute_now=True).json()
     create_tts(writer)
-    completed = source.processes_with_status(tenant_id="tenant-a", status="completed", limit=10)
+    page = source.status_page(tenant_id="tenant-a", status="completed", limit=10)
+    completed = page.entries
+    assert page.total == 2
     assert [e.id for e in completed] == [second["id"], first["id"]]
     assert [e.metadata["result_id"] for e in completed] == [second["result_id"], first["result_id"]]
-    assert len(source.processes_with_status(tenant_id=None, status="completed", limit=1)) == 1
-    assert source.processes_with_status(tenant_id="tenant-b", status="completed", limit=10) == []
-    assert source.processes_with_status(tenant_id=None, status="running", limit=10) == []
+    capped = source.status_page(tenant_id=None, status="completed", limit=1)
+    assert (capped.total, len(capped.entries)) == (2, 1)
+    assert source.status_page(tenant_id="tenant-b", status="completed", limit=10) == (0, [])
+    assert source.status_page(tenant_id=None, status="running", limit=10) == (0, [])
 
 
 def test_get_process_respects_tenancy(source, writer):
@@ -83,15 +91,15 @@ def test_controls_are_cancel_while_live_only(source, writer):
 
 def test_cancel_through_the_hub_is_the_api_cancel(source, writer):
     created = create_tts(writer).json()
-    entry = source.apply_control(
+    from_status, entry = source.apply_control(
         tenant_id="tenant-a", process_id=created["id"], action="cancel", actor="ops", reason="x"
     )
-    assert entry.status == "cancelled"
+    assert (from_status, entry.status) == ("pending", "cancelled")
     record = writer.get(f"{REQUESTS_URL}/{created['id']}").json()
     assert record["state"] == "cancelled"
     again = writer.post(f"{REQUESTS_URL}/{created['id']}/cancel")
     assert again.status_code == 409
-    assert source.live_processes(tenant_id="tenant-a", since=LONG_AGO) == []
+    assert source.live_page(tenant_id="tenant-a", since=LONG_AGO, limit=10) == (0, [])
 
 
 def test_hub_cancel_of_a_finished_request_is_the_same_409(source, writer):
