@@ -2,7 +2,12 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .views import OutcomeEventViewSet, OutcomeInsightViewSet, OutcomeTrendViewSet
+
 router = SimpleRouter()
 router.trailing_slash = "/?"  # both /v1/x and /v1/x/ answer, no redirect on POST
+router.register("outcomes/events", OutcomeEventViewSet, basename="outcomes-events")
+router.register("outcomes/trends", OutcomeTrendViewSet, basename="outcomes-trends")
+router.register("outcomes", OutcomeInsightViewSet, basename="outcomes")
 
 urlpatterns = router.urls

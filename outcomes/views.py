@@ -1,0 +1,256 @@
+"""Thin DRF viewsets of the outcomes API: parse, call `OutcomesService`, render.
+
+Responses carry the service's pydantic models, which `ModelJSONRenderer` encodes; the
+output serializers describe that same JSON for the schema (a test holds the two
+together). DRF's nested serializers alone would cost a few milliseconds per dashboard.
+
+Each viewset declares the scope of each action in `scope_map` (read by the project's
+permission class). Tenancy comes from `request.tenant_id` ("" for an operator): a tenant
+reads and writes only its own events; an operator reads every tenant, or one with
+`?tenant_id=`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .domain import MetricType
+from .renderers import model_renderers
+from .serializers import (
+    DashboardQuerySerializer,
+    DashboardSerializer,
+    EventListQuerySerializer,
+    IdempotencyKeySerializer,
+    OutcomeEventInputSerializer,
+    OutcomeEventSerializer,
+    OutcomeHealthSerializer,
+    OutcomeTrendSerializer,
+    RoiInputSerializer,
+    RoiReportSerializer,
+    TenantQuerySerializer,
+    TrendPathSerializer,
+    TrendQuerySerializer,
+)
+from .services import get_outcomes_service
+
+READ = "outcomes:read"
+WRITE = "outcomes:write"
+TAGS = ["outcomes"]
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retrying with the same key (same tenant, within 24 h) returns the first "
+    "event with 200 instead of recording it again.",
+)
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """`data` validated by the class's shared instance; a ValidationError becomes a 400."""
+    return _shared_instance(serializer_class).run_validation(data)
+
+
+@functools.cache
+def _shared_instance(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    # A new serializer deep-copies every declared field (~0.3 ms, more than a dashboard read);
+    # validation keeps no state on the instance, so one per class serves every thread.
+    serializer = serializer_class()
+    serializer.fields  # noqa: B018  bind the fields now, not on a first concurrent request
+    return serializer
+
+
+def reading_tenant(request: Request, requested: str | None) -> str | None:
+    """A tenant reads its own events; an operator reads all (None) or the one it names."""
+    return getattr(request, "tenant_id", None) or requested or None
+
+
+def writing_tenant(request: Request) -> str:
+    """Every event is stamped with the tenant of the principal that records it."""
+    return getattr(request, "tenant_id", None) or ""
+
+
+class OutcomesViewSet(viewsets.ViewSet):
+    """What every outcomes viewset shares: responses are domain models, rendered as JSON."""
+
+    renderer_classes = model_renderers()
+
+
+class OutcomeEventViewSet(OutcomesViewSet):
+    """`/v1/outcomes/events`: record an event, list events."""
+
+    scope_map = {"list": READ, "create": WRITE}
+
+    @extend_schema(
+        operation_id="outcomes_events_create",
+        tags=TAGS,
+        summary="Record an outcome event",
+        description="Stamped with the caller's tenant. `value` must be a JSON number of at "
+        "most 1e15 in magnitude (no NaN or Infinity), `metadata` a JSON object. With an "
+        "`Idempotency-Key`, a retry (same tenant, within 24 h) returns the first event with "
+        "200 instead of recording it twice.",
+        parameters=[IDEMPOTENCY_HEADER],
+        request=OutcomeEventInputSerializer,
+        responses={
+            201: OutcomeEventSerializer,
+            200: OpenApiResponse(
+                OutcomeEventSerializer, description="A retry: the event first recorded."
+            ),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        data = validated(OutcomeEventInputSerializer, request.data)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            key = validated(IdempotencyKeySerializer, {"key": key})["key"]
+        recorded = get_outcomes_service().record_event(
+            tenant_id=writing_tenant(request),
+            domain=data["domain"],
+            event_type=data["event_type"],
+            metric_type=MetricType(data["metric_type"]),
+            value=data["value"],
+            occurred_at=data.get("occurred_at"),
+            metadata=data.get("metadata"),
+            idempotency_key=key,
+        )
+        return Response(
+            recorded.event,
+            status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        operation_id="outcomes_events_list",
+        tags=TAGS,
+        summary="List outcome events, newest occurred_at first",
+        description="Every filter narrows the list; `since`/`until` bound occurred_at "
+        "(inclusive). `limit` 1-1000, default 50.",
+        parameters=[EventListQuerySerializer],
+        responses=OutcomeEventSerializer(many=True),
+    )
+    def list(self, request: Request) -> Response:
+        query = validated(EventListQuerySerializer, request.query_params)
+        metric = query.get("metric_type")
+        events = get_outcomes_service().list_events(
+            tenant_id=reading_tenant(request, query.get("tenant_id")),
+            domain=query.get("domain"),
+            event_type=query.get("event_type"),
+            metric_type=MetricType(metric) if metric else None,
+            since=query.get("since"),
+            until=query.get("until"),
+            limit=query["limit"],
+        )
+        return Response(events)
+
+
+class OutcomeTrendViewSet(OutcomesViewSet):
+    """`/v1/outcomes/trends/{metric_type}`: the trend direction of one metric."""
+
+    scope_map = {"retrieve": READ}
+    lookup_field = "metric_type"
+    lookup_value_regex = "[^/]+"  # any text reaches the view, so an unknown metric is a 400
+
+    @extend_schema(
+        operation_id="outcomes_trends_retrieve",
+        tags=TAGS,
+        summary="Trend direction of a metric over its last `window` values",
+        description="The last `window` values by occurred_at, split at len // 2 into previous "
+        "and current. delta = current_avg - previous_avg, negated for latency_ms and cost_usd; "
+        "ratio = delta / (|previous_avg| or 1). Above 0.05 is improving, below -0.05 "
+        "declining, else stable; fewer than 2 values is stable.",
+        parameters=[
+            OpenApiParameter(
+                "metric_type",
+                location=OpenApiParameter.PATH,
+                enum=[m.value for m in MetricType],
+                description="Unknown metric types are a 400.",
+            ),
+            TrendQuerySerializer,
+        ],
+        responses=OutcomeTrendSerializer,
+    )
+    def retrieve(self, request: Request, metric_type: str) -> Response:
+        metric = validated(TrendPathSerializer, {"metric_type": metric_type})["metric_type"]
+        query = validated(TrendQuerySerializer, request.query_params)
+        trend = get_outcomes_service().compute_trend(
+            tenant_id=reading_tenant(request, query.get("tenant_id")),
+            metric_type=MetricType(metric),
+            domain=query.get("domain"),
+            window=query["window"],
+        )
+        return Response(trend)
+
+
+class OutcomeInsightViewSet(OutcomesViewSet):
+    """`/v1/outcomes/dashboard`, `/v1/outcomes/roi` and the public `/v1/outcomes/health`."""
+
+    scope_map = {"dashboard": READ, "roi": READ}
+
+    @extend_schema(
+        operation_id="outcomes_dashboard_retrieve",
+        tags=TAGS,
+        summary="Trends, recent events, summary, week-over-week and top failure modes",
+        description="Trends of success_rate, quality_score, latency_ms and cost_usd (in that "
+        "order); the newest `recent_limit` events; counts; averages of the last 7 days against "
+        "the 7 before; failure_class events grouped by `metadata.failure_class`.",
+        parameters=[DashboardQuerySerializer],
+        responses=DashboardSerializer,
+    )
+    @action(detail=False, methods=["get"])
+    def dashboard(self, request: Request) -> Response:
+        query = validated(DashboardQuerySerializer, request.query_params)
+        dashboard = get_outcomes_service().dashboard(
+            tenant_id=reading_tenant(request, query.get("tenant_id")),
+            domain=query.get("domain"),
+            window=query["window"],
+            recent_limit=query["recent_limit"],
+        )
+        return Response(dashboard)
+
+    @extend_schema(
+        operation_id="outcomes_roi_create",
+        tags=TAGS,
+        summary="Return on investment of a domain over the last `window_days`",
+        description="Each success_rate event of the domain in the window is one invocation, "
+        "a success when its value is at least 1.0. Hours saved = successes x "
+        "hours_saved_per_success; value = hours saved x cost_per_hour_usd.",
+        parameters=[TenantQuerySerializer],
+        request=RoiInputSerializer,
+        responses={200: RoiReportSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def roi(self, request: Request) -> Response:
+        query = validated(TenantQuerySerializer, request.query_params)
+        data = validated(RoiInputSerializer, request.data)
+        report = get_outcomes_service().compute_roi(
+            tenant_id=reading_tenant(request, query.get("tenant_id")),
+            domain=data["domain"],
+            hours_saved_per_success=data["hours_saved_per_success"],
+            cost_per_hour_usd=data["cost_per_hour_usd"],
+            window_days=data["window_days"],
+        )
+        return Response(report)
+
+    @extend_schema(
+        operation_id="outcomes_health_retrieve",
+        tags=TAGS,
+        summary="Whether outcome events are still arriving (public)",
+        description="`ok` when any tenant's event occurred in the last 24 h; otherwise `stale` "
+        "with the hours since the latest event (null when there has never been one).",
+        auth=[],
+        responses=OutcomeHealthSerializer,
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        authentication_classes=[],
+        permission_classes=[permissions.AllowAny],
+    )
+    def health(self, request: Request) -> Response:
+        return Response(get_outcomes_service().health())
