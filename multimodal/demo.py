@@ -1,5 +1,5 @@
 """Demo data for the multimodal app: requests of two tenants and the operator, in every
-state a request can rest in, with real outputs (a WAV, image metadata, a transcript).
+state (one claimed, so shown processing), with real outputs (a WAV, image metadata, a transcript).
 
 `seed_demo()` goes through the service's public methods only, and seeds only when the
 service holds no request yet. The inputs are made here (a small PNG with Pillow, a WAV
@@ -43,6 +43,7 @@ DEMO_REQUESTS: tuple[tuple[str, Modality, str, str | None, str], ...] = (
     ("acme", Modality.TEXT_TO_SPEECH, "Please hold.", None, "cancel"),
     ("acme", Modality.VISION_ANALYSIS, "", "png:320x200:orange", "leave"),
     ("acme", Modality.TEXT_TO_SPEECH, "Thanks for calling.", None, "leave"),
+    ("acme", Modality.SPEECH_TO_TEXT, "", "wav:one moment", "claim"),  # in flight
     ("globex", Modality.TEXT_TO_SPEECH, "Invoice approved.", None, "execute"),
     ("globex", Modality.VISION_ANALYSIS, "", "png:128x128:navy", "execute"),
     ("globex", Modality.VISION_ANALYSIS, "", "junk", "execute"),  # fails: not an image
@@ -95,6 +96,8 @@ def seed_demo(service: MultimodalService | None = None) -> int:
             service.execute(tenant_id=tenant, request_id=record.id)
         elif then == "cancel":
             service.cancel(tenant_id=tenant, request_id=record.id)
+        elif then == "claim":
+            service.claim(tenant_id=tenant, request_id=record.id)
     for tenant, policy in DEMO_POLICIES.items():
         service.replace_policy(policy_tenant_id=tenant, policy=policy)
     return len(DEMO_REQUESTS)

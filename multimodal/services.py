@@ -241,24 +241,33 @@ class MultimodalService:
 
     def execute(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
         """Run the adapter once (pending or failed -> processing -> completed | failed)."""
+        entry, attempt = self._claim(tenant_id, request_id)
+        record = entry.record
+        adapter_input = AdapterInput(
+            request_id=record.id,
+            tenant_id=record.tenant_id,
+            modality=record.modality.value,
+            input_text=record.input_text,
+            input_artifact=entry.input_artifact,
+            timeout_seconds=record.requested_timeout_seconds,
+        )
+        started_at = _now()
+        outcome = _run_bounded(
+            self._adapters[record.modality], adapter_input, record.requested_timeout_seconds
+        )
+        return self._finish(entry, attempt, started_at, outcome)
+
+    def claim(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
+        """Only the first half of `execute`: move the request to processing for a worker
+        elsewhere (the demo data uses it to show a request in flight; cancel still works)."""
+        return self._claim(tenant_id, request_id)[0].record
+
+    def _claim(self, tenant_id: str | None, request_id: str) -> tuple[_Entry, int]:
         with self._lock:
             entry = self._find(tenant_id, request_id)
             self._move(entry, RequestState.PROCESSING, error_message="")
             entry.attempts += 1
-            attempt = entry.attempts
-            record = entry.record
-            adapter = self._adapters[record.modality]
-            adapter_input = AdapterInput(
-                request_id=record.id,
-                tenant_id=record.tenant_id,
-                modality=record.modality.value,
-                input_text=record.input_text,
-                input_artifact=entry.input_artifact,
-                timeout_seconds=record.requested_timeout_seconds,
-            )
-        started_at = _now()
-        outcome = _run_bounded(adapter, adapter_input, record.requested_timeout_seconds)
-        return self._finish(entry, attempt, started_at, outcome)
+            return entry, entry.attempts
 
     def cancel(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
         return self.cancel_from(tenant_id=tenant_id, request_id=request_id)[1]

@@ -138,7 +138,7 @@ def test_hub_filter_then_pause_and_resume_a_budget(page, server):
 
 def test_execute_a_pending_multimodal_request(page, server):
     page.goto(f"{server}/admin/console/multimodal/")
-    assert page.locator("#multimodal-requests tr.request-row").count() == 13
+    assert page.locator("#multimodal-requests tr.request-row").count() == 14
     shot(page, "06-multimodal-list")
 
     pending = get_multimodal_service().list_requests(

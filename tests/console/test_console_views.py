@@ -130,7 +130,7 @@ def test_hub_lists_live_processes_newest_first_with_counts_per_type(operator, de
         "autonomy_budget": 6,
         "improvement_intake": 4,
         "workflow": snapshot.counts["workflow"],
-        "multimodal_request": 3,
+        "multimodal_request": 4,
     }
     assert snapshot.counts["workflow"] >= 6
     started = [p.started_at for p in snapshot.processes]
@@ -297,8 +297,8 @@ def test_multimodal_list_shows_every_state_of_the_demo(operator, demo):
     response = operator.get(MULTIMODAL)
     assert response.status_code == 200
     counts = response.context["counts"]
-    assert counts == {"pending": 3, "processing": 0, "completed": 6, "failed": 2, "cancelled": 2}
-    assert len(rows(html(response), "multimodal-requests")) == 13
+    assert counts == {"pending": 3, "processing": 1, "completed": 6, "failed": 2, "cancelled": 2}
+    assert len(rows(html(response), "multimodal-requests")) == 14
 
 
 @pytest.mark.parametrize(

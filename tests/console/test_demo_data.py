@@ -54,12 +54,13 @@ def test_operations_demo_seeds_only_an_empty_hub():
     assert len(get_traces_service().list(tenant_id=None, status=None, limit=500)) == before
 
 
-def test_multimodal_demo_has_every_resting_state_with_real_outputs():
-    assert seed_multimodal() == 13
+def test_multimodal_demo_has_every_state_with_real_outputs():
+    assert seed_multimodal() == 14
     service = get_multimodal_service()
     records = service.list_requests(tenant_id=None, limit=500)
     assert {r.state for r in records} == {
         RequestState.PENDING,
+        RequestState.PROCESSING,
         RequestState.COMPLETED,
         RequestState.FAILED,
         RequestState.CANCELLED,
@@ -70,7 +71,7 @@ def test_multimodal_demo_has_every_resting_state_with_real_outputs():
             result = service.get_result(tenant_id=None, request_id=record.id)
             assert result.output_text or result.output_data.get("audio_base64")
     assert seed_multimodal() == 0
-    assert len(service.list_requests(tenant_id=None, limit=500)) == 13
+    assert len(service.list_requests(tenant_id=None, limit=500)) == 14
 
 
 def test_outcomes_demo_has_fourteen_days_per_tenant_with_trends_and_failures():

@@ -229,3 +229,21 @@ def test_execute_now_false_then_list_shows_pending(writer):
     create(writer, modality="text_to_speech", input_text="later")
     listed = writer.get(REQUESTS_URL, {"state": "pending"}).json()
     assert [r["state"] for r in listed] == ["pending"]
+
+
+def test_claimed_request_is_processing_until_cancelled(writer):
+    from multimodal.services import get_multimodal_service
+
+    created = writer.post(
+        "/v1/multimodal/requests",
+        {"modality": "text_to_speech", "input_text": "hi", "execute_now": False},
+        format="json",
+    ).json()
+    claimed = get_multimodal_service().claim(tenant_id="tenant-a", request_id=created["id"])
+    assert claimed.state == "processing"
+    again = writer.post(f"/v1/multimodal/requests/{created['id']}/execute")
+    assert again.status_code == 409
+    assert again.json()["code"] == "invalid_transition"
+    cancelled = writer.post(f"/v1/multimodal/requests/{created['id']}/cancel")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["state"] == "cancelled"
