@@ -22,6 +22,8 @@ TEXT_MAX_LENGTH = 200
 METADATA_MAX_DEPTH = 32
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 ROI_MAX_WINDOW_DAYS = 3650
+# Far above any real rate, and small enough that the ROI products stay finite.
+ROI_MAX_RATE = 1_000_000
 
 TENANT_HELP = "Operators only: narrow the read to this tenant. Ignored for tenant principals."
 
@@ -108,8 +110,8 @@ class OutcomeEventInputSerializer(serializers.Serializer):
 
 class RoiInputSerializer(serializers.Serializer):
     domain = _text_field()
-    hours_saved_per_success = FiniteFloatField(min_value=0)
-    cost_per_hour_usd = FiniteFloatField(min_value=0)
+    hours_saved_per_success = FiniteFloatField(min_value=0, max_value=ROI_MAX_RATE)
+    cost_per_hour_usd = FiniteFloatField(min_value=0, max_value=ROI_MAX_RATE)
     window_days = WholeNumberField(
         required=False, default=30, min_value=1, max_value=ROI_MAX_WINDOW_DAYS
     )
