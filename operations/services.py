@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from .domain import ControlRecord, ProcessNotFound, UnsupportedAction
 from .registry import ProcessEntry, ProcessSource, SourceRegistry, StepActivity, registry
+from .singleton import ServiceSingleton
 from .sources.base import utc_now
 
 DEFAULT_SINCE = timedelta(hours=24)
@@ -156,19 +157,12 @@ class OperationsHubService:
             history.append(record)
 
 
-_service: OperationsHubService | None = None
-_service_lock = threading.Lock()
+_operations_service = ServiceSingleton(lambda: OperationsHubService(source_registry=registry))
 
 
 def get_operations_service() -> OperationsHubService:
-    global _service
-    with _service_lock:
-        if _service is None:
-            _service = OperationsHubService(source_registry=registry)
-        return _service
+    return _operations_service.get()
 
 
 def reset_operations_service() -> None:
-    global _service
-    with _service_lock:
-        _service = None
+    _operations_service.reset()

@@ -1,9 +1,10 @@
 """What the four sources share: a locked, indexed service base and its `ProcessSource`.
 
 A source service declares its lifecycle as data (`lifecycle`, `live_statuses`,
-`controls`: action -> {from_status: to_status}) and how a record becomes a hub entry
-(`to_entry`). Every read-check-write holds the service's one lock, so a hub control
-and a source transition on the same record never interleave.
+`controls`: action -> {from_status: to_status}), what `create` builds (`record_model`
+in `initial_status`) and how a record becomes a hub entry (`to_entry`). Every
+read-check-write holds the service's one lock, so a hub control and a source
+transition on the same record never interleave.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import heapq
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 from uuid import uuid4
 
 from django.conf import settings
@@ -47,7 +48,9 @@ class LifecycleService(Generic[R]):
 
     noun: ClassVar[str]  # "trace", used in error messages
     id_prefix: ClassVar[str]
+    record_model: type[R]  # what `create` builds
     status_field: ClassVar[str] = "status"
+    initial_status: ClassVar[str | None] = None  # None: the creator's fields carry it
     lifecycle: ClassVar[Mapping[str, frozenset[str]]]
     live_statuses: ClassVar[frozenset[str]]
     controls: ClassVar[Mapping[str, Mapping[str, str]]] = {}
@@ -59,6 +62,10 @@ class LifecycleService(Generic[R]):
             live_statuses=self.live_statuses,
             max_finished_per_tenant=max_finished_per_tenant,
         )
+
+    @classmethod
+    def from_settings(cls) -> Self:
+        return cls(max_finished_per_tenant=max_finished_per_tenant())
 
     # --- records -----------------------------------------------------------------
 
@@ -75,6 +82,22 @@ class LifecycleService(Generic[R]):
         with self._lock:
             self._store.put(record)
         return record
+
+    def create(
+        self, *, tenant_id: str, fields: dict[str, Any], started_at: datetime | None = None
+    ) -> R:
+        """A new record in `initial_status`, started at `started_at` (default now)."""
+        now = utc_now()
+        defaults: dict[str, Any] = {
+            "id": new_id(self.id_prefix),
+            "tenant_id": tenant_id,
+            "started_at": started_at or now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if self.initial_status is not None:
+            defaults[self.status_field] = self.initial_status
+        return self._insert(self.record_model(**defaults, **fields))
 
     def get(self, *, tenant_id: str | None, record_id: str) -> R:
         with self._lock:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 from operations.registry import ProcessEntry
-from operations.sources.base import LifecycleService, max_finished_per_tenant, new_id, utc_now
+from operations.singleton import ServiceSingleton
+from operations.sources.base import LifecycleService
 
 from .domain import (
     BUDGET_CONTROLS,
@@ -20,23 +18,12 @@ from .domain import (
 class BudgetsService(LifecycleService[AutonomyBudget]):
     noun = "autonomy budget"
     id_prefix = "budget"
+    record_model = AutonomyBudget
     status_field = "state"
+    initial_status = BudgetState.DRAFT
     lifecycle = BUDGET_LIFECYCLE
     live_statuses = BUDGET_LIVE_STATES
     controls = BUDGET_CONTROLS
-
-    def create(self, *, tenant_id: str, fields: dict[str, Any]) -> AutonomyBudget:
-        now = utc_now()
-        budget = AutonomyBudget(
-            id=new_id(self.id_prefix),
-            tenant_id=tenant_id,
-            state=BudgetState.DRAFT,
-            started_at=now,
-            created_at=now,
-            updated_at=now,
-            **fields,
-        )
-        return self._insert(budget)
 
     def move(
         self, *, tenant_id: str | None, budget_id: str, to_state: str, approved_by: str | None
@@ -60,19 +47,12 @@ class BudgetsService(LifecycleService[AutonomyBudget]):
         )
 
 
-_service: BudgetsService | None = None
-_service_lock = threading.Lock()
+_budgets_service = ServiceSingleton(BudgetsService.from_settings)
 
 
 def get_budgets_service() -> BudgetsService:
-    global _service
-    with _service_lock:
-        if _service is None:
-            _service = BudgetsService(max_finished_per_tenant=max_finished_per_tenant())
-        return _service
+    return _budgets_service.get()
 
 
 def reset_budgets_service() -> None:
-    global _service
-    with _service_lock:
-        _service = None
+    _budgets_service.reset()

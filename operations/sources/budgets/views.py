@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from operations.tenancy import read_tenant, write_tenant
+from operations.sources.base_views import REFUSED_BY_LIFECYCLE, SourceSchema, SourceViewSet
+from operations.tenancy import read_tenant
 
 from .serializers import BudgetCreateInput, BudgetListQuery, BudgetOutput, BudgetTransitionInput
 from .services import get_budgets_service
 
-_NOT_FOUND = OpenApiResponse(description="No such budget, or another tenant's.")
-ID_PARAMETER = OpenApiParameter(
-    "id", str, OpenApiParameter.PATH, description="The record id (`budget-` + hex)."
+SCHEMA = SourceSchema(
+    tag="autonomy", operation_prefix="autonomy_budgets", noun="budget", id_prefix="budget"
 )
 
 
-class BudgetViewSet(viewsets.ViewSet):
+@SCHEMA.standard_actions
+class BudgetViewSet(SourceViewSet):
+    get_service = staticmethod(get_budgets_service)
+    list_query = BudgetListQuery
+    create_input = BudgetCreateInput
+    output = BudgetOutput
+    status_query_field = "state"
     scope_map = {
         "list": "workflows:read",
         "retrieve": "workflows:read",
@@ -27,56 +31,10 @@ class BudgetViewSet(viewsets.ViewSet):
         "transition": "workflows:write",
     }
 
-    @extend_schema(
-        operation_id="autonomy_budgets_list",
-        tags=["autonomy"],
-        parameters=[BudgetListQuery],
-        responses={200: BudgetOutput(many=True)},
-    )
-    def list(self, request: Request) -> Response:
-        query = BudgetListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        budgets = get_budgets_service().list(
-            tenant_id=read_tenant(request, query.validated_data.get("tenant_id")),
-            status=query.validated_data.get("state"),
-            limit=query.validated_data["limit"],
-        )
-        return Response(BudgetOutput([b.model_dump() for b in budgets], many=True).data)
-
-    @extend_schema(
-        operation_id="autonomy_budgets_create",
-        tags=["autonomy"],
-        request=BudgetCreateInput,
-        responses={201: BudgetOutput},
-    )
-    def create(self, request: Request) -> Response:
-        data = BudgetCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        budget = get_budgets_service().create(
-            tenant_id=write_tenant(request), fields=data.validated_data
-        )
-        return Response(BudgetOutput(budget.model_dump()).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        operation_id="autonomy_budgets_retrieve",
-        parameters=[ID_PARAMETER],
-        tags=["autonomy"],
-        responses={200: BudgetOutput, 404: _NOT_FOUND},
-    )
-    def retrieve(self, request: Request, pk: str) -> Response:
-        budget = get_budgets_service().get(tenant_id=read_tenant(request), record_id=pk)
-        return Response(BudgetOutput(budget.model_dump()).data)
-
-    @extend_schema(
-        operation_id="autonomy_budgets_transition",
-        parameters=[ID_PARAMETER],
-        tags=["autonomy"],
+    @SCHEMA.record_action(
+        "autonomy_budgets_transition",
         request=BudgetTransitionInput,
-        responses={
-            200: BudgetOutput,
-            404: _NOT_FOUND,
-            409: OpenApiResponse(description="The lifecycle refuses it (`invalid_transition`)."),
-        },
+        responses={200: BudgetOutput, 404: SCHEMA.not_found, 409: REFUSED_BY_LIFECYCLE},
     )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 from operations.registry import ProcessEntry
-from operations.sources.base import LifecycleService, max_finished_per_tenant, new_id, utc_now
+from operations.singleton import ServiceSingleton
+from operations.sources.base import LifecycleService
 
 from .domain import INTAKE_LIFECYCLE, INTAKE_LIVE_STATUSES, ImprovementIntake, IntakeStatus
 
@@ -14,22 +12,11 @@ from .domain import INTAKE_LIFECYCLE, INTAKE_LIVE_STATUSES, ImprovementIntake, I
 class IntakesService(LifecycleService[ImprovementIntake]):
     noun = "improvement intake"
     id_prefix = "intake"
+    record_model = ImprovementIntake
+    initial_status = IntakeStatus.SUBMITTED
     lifecycle = INTAKE_LIFECYCLE
     live_statuses = INTAKE_LIVE_STATUSES
     controls: dict[str, dict[str, str]] = {}
-
-    def create(self, *, tenant_id: str, fields: dict[str, Any]) -> ImprovementIntake:
-        now = utc_now()
-        intake = ImprovementIntake(
-            id=new_id(self.id_prefix),
-            tenant_id=tenant_id,
-            status=IntakeStatus.SUBMITTED,
-            started_at=now,
-            created_at=now,
-            updated_at=now,
-            **fields,
-        )
-        return self._insert(intake)
 
     def to_entry(self, record: ImprovementIntake) -> ProcessEntry:
         return ProcessEntry(
@@ -47,19 +34,12 @@ class IntakesService(LifecycleService[ImprovementIntake]):
         )
 
 
-_service: IntakesService | None = None
-_service_lock = threading.Lock()
+_intakes_service = ServiceSingleton(IntakesService.from_settings)
 
 
 def get_intakes_service() -> IntakesService:
-    global _service
-    with _service_lock:
-        if _service is None:
-            _service = IntakesService(max_finished_per_tenant=max_finished_per_tenant())
-        return _service
+    return _intakes_service.get()
 
 
 def reset_intakes_service() -> None:
-    global _service
-    with _service_lock:
-        _service = None
+    _intakes_service.reset()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any
 
 from operations.domain import InvalidTransition
 from operations.registry import ProcessEntry, StepActivity
-from operations.sources.base import LifecycleService, max_finished_per_tenant, new_id, utc_now
+from operations.singleton import ServiceSingleton
+from operations.sources.base import LifecycleService, utc_now
 
 from .domain import (
     TRACE_CONTROLS,
@@ -23,22 +23,11 @@ from .domain import (
 class TracesService(LifecycleService[Trace]):
     noun = "trace"
     id_prefix = "trace"
+    record_model = Trace
+    initial_status = TraceStatus.RUNNING
     lifecycle = TRACE_LIFECYCLE
     live_statuses = TRACE_LIVE_STATUSES
     controls = TRACE_CONTROLS
-
-    def create(self, *, tenant_id: str, fields: dict[str, Any]) -> Trace:
-        now = utc_now()
-        trace = Trace(
-            id=new_id(self.id_prefix),
-            tenant_id=tenant_id,
-            status=TraceStatus.RUNNING,
-            started_at=now,
-            created_at=now,
-            updated_at=now,
-            **fields,
-        )
-        return self._insert(trace)
 
     def record_action(
         self, *, tenant_id: str | None, trace_id: str, fields: dict[str, Any]
@@ -119,19 +108,12 @@ def _latest(a: datetime | None, b: datetime) -> datetime:
     return b if a is None or b > a else a
 
 
-_service: TracesService | None = None
-_service_lock = threading.Lock()
+_traces_service = ServiceSingleton(TracesService.from_settings)
 
 
 def get_traces_service() -> TracesService:
-    global _service
-    with _service_lock:
-        if _service is None:
-            _service = TracesService(max_finished_per_tenant=max_finished_per_tenant())
-        return _service
+    return _traces_service.get()
 
 
 def reset_traces_service() -> None:
-    global _service
-    with _service_lock:
-        _service = None
+    _traces_service.reset()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from operations.tenancy import read_tenant, write_tenant
+from operations.sources.base_views import SourceSchema, SourceViewSet
+from operations.tenancy import read_tenant
 
 from .serializers import (
     TraceActionInput,
@@ -20,14 +21,16 @@ from .serializers import (
 )
 from .services import get_traces_service
 
-_NOT_FOUND = OpenApiResponse(description="No such trace, or another tenant's.")
+SCHEMA = SourceSchema(tag="traces", operation_prefix="traces", noun="trace", id_prefix="trace")
 _NOT_RUNNING = OpenApiResponse(description="The trace is not running (`invalid_transition`).")
-ID_PARAMETER = OpenApiParameter(
-    "id", str, OpenApiParameter.PATH, description="The record id (`trace-` + hex)."
-)
 
 
-class TraceViewSet(viewsets.ViewSet):
+@SCHEMA.standard_actions
+class TraceViewSet(SourceViewSet):
+    get_service = staticmethod(get_traces_service)
+    list_query = TraceListQuery
+    create_input = TraceCreateInput
+    output = TraceOutput
     scope_map = {
         "list": "workflows:read",
         "retrieve": "workflows:read",
@@ -36,52 +39,10 @@ class TraceViewSet(viewsets.ViewSet):
         "complete": "workflows:write",
     }
 
-    @extend_schema(
-        operation_id="traces_list",
-        tags=["traces"],
-        parameters=[TraceListQuery],
-        responses={200: TraceOutput(many=True)},
-    )
-    def list(self, request: Request) -> Response:
-        query = TraceListQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        traces = get_traces_service().list(
-            tenant_id=read_tenant(request, query.validated_data.get("tenant_id")),
-            status=query.validated_data.get("status"),
-            limit=query.validated_data["limit"],
-        )
-        return Response(TraceOutput([t.model_dump() for t in traces], many=True).data)
-
-    @extend_schema(
-        operation_id="traces_create",
-        tags=["traces"],
-        request=TraceCreateInput,
-        responses={201: TraceOutput},
-    )
-    def create(self, request: Request) -> Response:
-        data = TraceCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        trace = get_traces_service().create(
-            tenant_id=write_tenant(request), fields=data.validated_data
-        )
-        return Response(TraceOutput(trace.model_dump()).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(
-        operation_id="traces_retrieve",
-        parameters=[ID_PARAMETER],
-        tags=["traces"],
-        responses={200: TraceOutput, 404: _NOT_FOUND},
-    )
-    def retrieve(self, request: Request, pk: str) -> Response:
-        trace = get_traces_service().get(tenant_id=read_tenant(request), record_id=pk)
-        return Response(TraceOutput(trace.model_dump()).data)
-
-    @extend_schema(
-        operation_id="traces_actions_create",
-        parameters=[ID_PARAMETER],
-        tags=["traces"],
+    @SCHEMA.record_action(
+        "traces_actions_create",
         request=TraceActionInput,
-        responses={201: TraceActionOutput, 404: _NOT_FOUND, 409: _NOT_RUNNING},
+        responses={201: TraceActionOutput, 404: SCHEMA.not_found, 409: _NOT_RUNNING},
     )
     @action(detail=True, methods=["post"])
     def actions(self, request: Request, pk: str) -> Response:
@@ -90,14 +51,14 @@ class TraceViewSet(viewsets.ViewSet):
         recorded = get_traces_service().record_action(
             tenant_id=read_tenant(request), trace_id=pk, fields=data.validated_data
         )
-        return Response(TraceActionOutput(recorded.model_dump()).data, status=201)
+        return Response(
+            TraceActionOutput(recorded.model_dump()).data, status=status.HTTP_201_CREATED
+        )
 
-    @extend_schema(
-        operation_id="traces_complete",
-        parameters=[ID_PARAMETER],
-        tags=["traces"],
+    @SCHEMA.record_action(
+        "traces_complete",
         request=TraceCompleteInput,
-        responses={200: TraceOutput, 404: _NOT_FOUND, 409: _NOT_RUNNING},
+        responses={200: TraceOutput, 404: SCHEMA.not_found, 409: _NOT_RUNNING},
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str) -> Response:

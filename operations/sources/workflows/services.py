@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Any
 
 from operations.registry import ProcessEntry, StepActivity
-from operations.sources.base import LifecycleService, max_finished_per_tenant, new_id, utc_now
+from operations.singleton import ServiceSingleton
+from operations.sources.base import LifecycleService, utc_now
 
 from .domain import (
     STEP_ENDING_EVENTS,
@@ -21,22 +21,16 @@ from .domain import (
 class WorkflowRunsService(LifecycleService[WorkflowRun]):
     noun = "workflow run"
     id_prefix = "wfrun"
+    record_model = WorkflowRun
     lifecycle = WORKFLOW_LIFECYCLE
     live_statuses = WORKFLOW_LIVE_STATUSES
     controls: dict[str, dict[str, str]] = {}
 
     def create(self, *, tenant_id: str, fields: dict[str, Any]) -> WorkflowRun:
-        now = utc_now()
-        started_at = fields.pop("started_at", None) or now
-        run = WorkflowRun(
-            id=new_id(self.id_prefix),
-            tenant_id=tenant_id,
-            started_at=started_at,
-            created_at=now,
-            updated_at=now,
-            **fields,
-        )
-        return self._insert(run)
+        """The producer reports the run's status and, optionally, when it started."""
+        fields = dict(fields)
+        started_at = fields.pop("started_at", None)
+        return super().create(tenant_id=tenant_id, fields=fields, started_at=started_at)
 
     def record_event(
         self, *, tenant_id: str | None, run_id: str, step_id: str, type: str, at: datetime | None
@@ -86,19 +80,12 @@ class WorkflowRunsService(LifecycleService[WorkflowRun]):
         return list(steps.values())
 
 
-_service: WorkflowRunsService | None = None
-_service_lock = threading.Lock()
+_workflow_runs_service = ServiceSingleton(WorkflowRunsService.from_settings)
 
 
 def get_workflow_runs_service() -> WorkflowRunsService:
-    global _service
-    with _service_lock:
-        if _service is None:
-            _service = WorkflowRunsService(max_finished_per_tenant=max_finished_per_tenant())
-        return _service
+    return _workflow_runs_service.get()
 
 
 def reset_workflow_runs_service() -> None:
-    global _service
-    with _service_lock:
-        _service = None
+    _workflow_runs_service.reset()
