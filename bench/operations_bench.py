@@ -28,6 +28,7 @@ from django.test import Client  # noqa: E402
 
 from agent33_site.security.tokens import issue_token  # noqa: E402
 from operations.services import reset_operations_service  # noqa: E402
+from operations.singleton import ServiceSingleton  # noqa: E402
 from operations.sources.base import new_id  # noqa: E402
 from operations.sources.budgets.domain import AutonomyBudget, BudgetState  # noqa: E402
 from operations.sources.budgets.services import (  # noqa: E402
@@ -144,8 +145,9 @@ def seed(finished: int, live: int) -> None:
             store.put(make(i, live_status, now - timedelta(minutes=i % 600)))
 
 
-SERVICE_MODULES = [
-    sys.modules[get.__module__]
+# The singleton behind each source's `get_X_service()`, found in that function's module.
+SINGLETONS: list[ServiceSingleton] = [
+    next(v for v in vars(sys.modules[get.__module__]).values() if isinstance(v, ServiceSingleton))
     for get in (
         get_traces_service,
         get_budgets_service,
@@ -161,12 +163,12 @@ def seeded_services(finished: int) -> list:
     started = time.perf_counter()
     seed(finished, LIVE)
     print(f"seeded {finished:,} finished + {LIVE:,} live in {time.perf_counter() - started:.1f} s")
-    return [module._service for module in SERVICE_MODULES]
+    return [singleton.get() for singleton in SINGLETONS]
 
 
 def activate(services: list) -> None:
-    for module, service in zip(SERVICE_MODULES, services, strict=True):
-        module._service = service
+    for singleton, service in zip(SINGLETONS, services, strict=True):
+        singleton.install(service)
 
 
 def timed_get(client: Client, path: str, token: str) -> float:

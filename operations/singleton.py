@@ -30,3 +30,8 @@ class ServiceSingleton(Generic[S]):
     def reset(self) -> None:
         with self._lock:
             self._instance = None
+
+    def install(self, instance: S) -> None:
+        """Put a prepared service in place (the benchmark swaps whole data sets this way)."""
+        with self._lock:
+            self._instance = instance
