@@ -81,12 +81,17 @@ def _validation_response(exc: exceptions.ValidationError) -> Response:
     return Response(error_body(f"{label}{messages[0]}", "invalid", errors), status=400)
 
 
+def is_domain_error(exc: BaseException) -> bool:
+    """An app's domain exception: it carries `http_status` (int) and `error_code` (str)."""
+    return isinstance(getattr(exc, "http_status", None), int) and isinstance(
+        getattr(exc, "error_code", None), str
+    )
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF `EXCEPTION_HANDLER`: domain errors, DRF errors and Django's own, all one shape."""
-    http_status = getattr(exc, "http_status", None)
-    error_code = getattr(exc, "error_code", None)
-    if isinstance(http_status, int) and isinstance(error_code, str):
-        return Response(error_body(str(exc), error_code), status=http_status)
+    if is_domain_error(exc):
+        return Response(error_body(str(exc), exc.error_code), status=exc.http_status)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(PAYLOAD_TOO_LARGE_DETAIL, "payload_too_large"), status=413)
     if isinstance(exc, exceptions.ValidationError):

@@ -9,6 +9,8 @@ from django.contrib import admin, messages
 from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
 
+from agent33_site.api.errors import is_domain_error
+
 T = TypeVar("T")
 
 
@@ -20,18 +22,12 @@ def render_page(
     return TemplateResponse(request, template, page)
 
 
-def _is_domain_error(exc: Exception) -> bool:
-    return isinstance(getattr(exc, "http_status", None), int) and isinstance(
-        getattr(exc, "error_code", None), str
-    )
-
-
 def found_or_404(read: Callable[[], T]) -> T:
     """Call a service read; its domain 404 becomes this page's 404."""
     try:
         return read()
     except Exception as exc:
-        if _is_domain_error(exc) and exc.http_status == 404:
+        if is_domain_error(exc) and exc.http_status == 404:
             raise Http404(str(exc)) from exc
         raise
 
@@ -41,7 +37,7 @@ def found_or_none(read: Callable[[], T]) -> T | None:
     try:
         return read()
     except Exception as exc:
-        if _is_domain_error(exc) and exc.http_status == 404:
+        if is_domain_error(exc) and exc.http_status == 404:
             return None
         raise
 
@@ -54,7 +50,7 @@ def run_action(request: HttpRequest, action: Callable[[], T], *, success: str) -
     try:
         result = action()
     except Exception as exc:
-        if not _is_domain_error(exc):
+        if not is_domain_error(exc):
             raise
         if exc.http_status == 404:
             raise Http404(str(exc)) from exc
