@@ -24,8 +24,8 @@ run: install
 	@echo "Operator token (admin, every tenant):"
 	@$(PY) manage.py issue_token --sub operator --scopes admin --operator --ttl 86400
 	@echo ""
-	@echo "Tenant token (tenant-a; workflows, multimodal and outcomes read/write/execute):"
-	@$(PY) manage.py issue_token --sub tenant-a-integration --tenant tenant-a --ttl 86400 \
+	@echo "Tenant token (tenant acme, one of the two demo tenants; read/write/execute, no admin):"
+	@$(PY) manage.py issue_token --sub acme-integration --tenant acme --ttl 86400 \
 		--scopes workflows:read,workflows:write,workflows:execute,multimodal:read,multimodal:write,outcomes:read,outcomes:write
 	@echo ""
 	@$(PY) manage.py ensure_superuser
