@@ -14,7 +14,9 @@ from .scopes import has_scope
 
 def required_scope(view, request) -> str | None:
     scope_map = getattr(view, "scope_map", None) or {}
-    action = getattr(view, "action", None) or request.method.lower()
+    # HEAD is answered by the GET handler, so it needs what GET needs.
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    action = getattr(view, "action", None) or method
     return scope_map.get(action)
 
 

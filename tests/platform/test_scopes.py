@@ -91,6 +91,12 @@ def test_exact_scope_is_enough(probe_urls, make_client):
     assert response.json() == {"ok": True, "tenant_id": "t1"}
 
 
+def test_head_needs_the_scope_of_get(probe_urls, make_client):
+    assert make_client(["outcomes:read"], tenant="t1").head("/v1/probe").status_code == 200
+    response = make_client(["outcomes:write"], tenant="t1").head("/v1/probe")
+    assert response.status_code == 403
+
+
 def test_wildcard_scope_grants_matching_actions(probe_urls, make_client):
     response = make_client(["outcomes:*"], tenant="t1").post("/v1/probe", {}, format="json")
     assert response.status_code == 201
