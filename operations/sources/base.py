@@ -48,6 +48,8 @@ class LifecycleService(Generic[R]):
 
     noun: ClassVar[str]  # "trace", used in error messages
     id_prefix: ClassVar[str]
+    process_type: ClassVar[str]  # the hub's `type` of these records
+    name_field: ClassVar[str]  # the record field the hub shows as `name`
     record_model: type[R]  # what `create` builds
     status_field: ClassVar[str] = "status"
     initial_status: ClassVar[str | None] = None  # None: the creator's fields carry it
@@ -128,6 +130,19 @@ class LifecycleService(Generic[R]):
     # --- what the hub reads --------------------------------------------------------
 
     def to_entry(self, record: R) -> ProcessEntry:
+        """The record as a hub entry; `name` falls back to the id when the field is blank."""
+        return ProcessEntry(
+            id=record.id,
+            type=self.process_type,
+            status=self.status_of(record),
+            started_at=record.started_at,
+            name=getattr(record, self.name_field) or record.id,
+            tenant_id=record.tenant_id,
+            metadata=self.entry_metadata(record),
+        )
+
+    def entry_metadata(self, record: R) -> dict[str, Any]:
+        """What the hub shows of this source's own fields."""
         raise NotImplementedError
 
     def live_records(self, *, tenant_id: str | None, since: datetime) -> list[R]:

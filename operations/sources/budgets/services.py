@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from operations.registry import ProcessEntry
+from typing import Any
+
 from operations.singleton import ServiceSingleton
 from operations.sources.base import LifecycleService
 
@@ -18,6 +19,8 @@ from .domain import (
 class BudgetsService(LifecycleService[AutonomyBudget]):
     noun = "autonomy budget"
     id_prefix = "budget"
+    process_type = "autonomy_budget"
+    name_field = "task_id"
     record_model = AutonomyBudget
     status_field = "state"
     initial_status = BudgetState.DRAFT
@@ -31,20 +34,12 @@ class BudgetsService(LifecycleService[AutonomyBudget]):
         changes = {} if approved_by is None else {"approved_by": approved_by}
         return self.transition(tenant_id=tenant_id, record_id=budget_id, target=to_state, **changes)
 
-    def to_entry(self, record: AutonomyBudget) -> ProcessEntry:
-        return ProcessEntry(
-            id=record.id,
-            type="autonomy_budget",
-            status=record.state,
-            started_at=record.started_at,
-            name=record.task_id or record.id,
-            tenant_id=record.tenant_id,
-            metadata={
-                "agent_id": record.agent_id,
-                "description": record.description,
-                "approved_by": record.approved_by,
-            },
-        )
+    def entry_metadata(self, record: AutonomyBudget) -> dict[str, Any]:
+        return {
+            "agent_id": record.agent_id,
+            "description": record.description,
+            "approved_by": record.approved_by,
+        }
 
 
 _budgets_service = ServiceSingleton(BudgetsService.from_settings)

@@ -2,11 +2,11 @@
 
 from operations.sources.base import ServiceBackedSource
 
-from .services import get_budgets_service
+from .services import BudgetsService, get_budgets_service
 
 budgets_source = ServiceBackedSource(
-    process_type="autonomy_budget",
+    process_type=BudgetsService.process_type,
     include_key="budgets",
-    id_prefix="budget",
+    id_prefix=BudgetsService.id_prefix,
     get_service=get_budgets_service,
 )

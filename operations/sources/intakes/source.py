@@ -2,11 +2,11 @@
 
 from operations.sources.base import ServiceBackedSource
 
-from .services import get_intakes_service
+from .services import IntakesService, get_intakes_service
 
 intakes_source = ServiceBackedSource(
-    process_type="improvement_intake",
+    process_type=IntakesService.process_type,
     include_key="improvements",
-    id_prefix="intake",
+    id_prefix=IntakesService.id_prefix,
     get_service=get_intakes_service,
 )

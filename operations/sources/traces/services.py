@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from operations.domain import InvalidTransition
-from operations.registry import ProcessEntry, StepActivity
+from operations.registry import StepActivity
 from operations.singleton import ServiceSingleton
 from operations.sources.base import LifecycleService, utc_now
 
@@ -23,6 +23,8 @@ from .domain import (
 class TracesService(LifecycleService[Trace]):
     noun = "trace"
     id_prefix = "trace"
+    process_type = "trace"
+    name_field = "task_id"
     record_model = Trace
     initial_status = TraceStatus.RUNNING
     lifecycle = TRACE_LIFECYCLE
@@ -73,24 +75,16 @@ class TracesService(LifecycleService[Trace]):
         if trace.status != TraceStatus.RUNNING:
             raise InvalidTransition(f"Cannot {verb} a trace that is '{trace.status}'.")
 
-    def to_entry(self, record: Trace) -> ProcessEntry:
-        return ProcessEntry(
-            id=record.id,
-            type="trace",
-            status=record.status,
-            started_at=record.started_at,
-            name=record.task_id or record.id,
-            tenant_id=record.tenant_id,
-            metadata={
-                "session_id": record.session_id,
-                "run_id": record.run_id,
-                "agent_id": record.agent_id,
-                "agent_role": record.agent_role,
-                "model": record.model,
-                "action_count": len(record.actions),
-                "failure_code": record.failure_code,
-            },
-        )
+    def entry_metadata(self, record: Trace) -> dict[str, Any]:
+        return {
+            "session_id": record.session_id,
+            "run_id": record.run_id,
+            "agent_id": record.agent_id,
+            "agent_role": record.agent_role,
+            "model": record.model,
+            "action_count": len(record.actions),
+            "failure_code": record.failure_code,
+        }
 
     def step_activity(self, *, tenant_id: str | None, process_id: str) -> list[StepActivity]:
         trace = self.get(tenant_id=tenant_id, record_id=process_id)

@@ -2,8 +2,11 @@
 
 from operations.sources.base import ServiceBackedSource
 
-from .services import get_traces_service
+from .services import TracesService, get_traces_service
 
 traces_source = ServiceBackedSource(
-    process_type="trace", include_key="traces", id_prefix="trace", get_service=get_traces_service
+    process_type=TracesService.process_type,
+    include_key="traces",
+    id_prefix=TracesService.id_prefix,
+    get_service=get_traces_service,
 )

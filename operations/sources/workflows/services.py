@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from operations.registry import ProcessEntry, StepActivity
+from operations.registry import StepActivity
 from operations.singleton import ServiceSingleton
 from operations.sources.base import LifecycleService, utc_now
 
@@ -21,6 +21,8 @@ from .domain import (
 class WorkflowRunsService(LifecycleService[WorkflowRun]):
     noun = "workflow run"
     id_prefix = "wfrun"
+    process_type = "workflow"
+    name_field = "workflow_name"
     record_model = WorkflowRun
     lifecycle = WORKFLOW_LIFECYCLE
     live_statuses = WORKFLOW_LIVE_STATUSES
@@ -48,22 +50,14 @@ class WorkflowRunsService(LifecycleService[WorkflowRun]):
         with self._lock:
             return self._store.started_since(tenant_id=tenant_id, since=since)
 
-    def to_entry(self, record: WorkflowRun) -> ProcessEntry:
-        return ProcessEntry(
-            id=record.id,
-            type="workflow",
-            status=record.status,
-            started_at=record.started_at,
-            name=record.workflow_name or record.id,
-            tenant_id=record.tenant_id,
-            metadata={
-                "trigger_type": record.trigger_type,
-                "duration_ms": record.duration_ms,
-                "error": record.error,
-                "job_id": record.job_id,
-                "event_count": len(record.events),
-            },
-        )
+    def entry_metadata(self, record: WorkflowRun) -> dict[str, Any]:
+        return {
+            "trigger_type": record.trigger_type,
+            "duration_ms": record.duration_ms,
+            "error": record.error,
+            "job_id": record.job_id,
+            "event_count": len(record.events),
+        }
 
     def step_activity(self, *, tenant_id: str | None, process_id: str) -> list[StepActivity]:
         run = self.get(tenant_id=tenant_id, record_id=process_id)

@@ -2,11 +2,11 @@
 
 from operations.sources.base import ServiceBackedSource
 
-from .services import get_workflow_runs_service
+from .services import WorkflowRunsService, get_workflow_runs_service
 
 workflows_source = ServiceBackedSource(
-    process_type="workflow",
+    process_type=WorkflowRunsService.process_type,
     include_key="workflows",
-    id_prefix="wfrun",
+    id_prefix=WorkflowRunsService.id_prefix,
     get_service=get_workflow_runs_service,
 )
