@@ -1,0 +1,1 @@
+"""The small kit the three apps share; it imports none of them, nor `agent33_site`."""
