@@ -76,14 +76,32 @@ class StrictChoiceField(serializers.ChoiceField):
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer, or in a query string ASCII digits; never 5.0, "5.0", "", "+" or true."""
+    """A JSON integer in a body: never 5.0, "5", true; it comes back exactly as sent."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class QueryIntegerField(StrictIntegerField):
+    """An integer in a query string: ASCII digits only; "", " 5", "5.0", "+" are refused."""
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, str) and _INTEGER_TEXT.fullmatch(data):
             data = int(data)
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true/false: "true", "yes" or 1 are type errors, not booleans."""
+
+    default_error_messages = {"invalid": "Must be a JSON boolean (true or false)."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
 
 
 class FiniteFloatField(serializers.FloatField):

@@ -1,0 +1,64 @@
+"""What every API view of the three apps shares: parsing, the tenant rule, the actor.
+
+Views stay thin: validate the query or body with a serializer, call one service method
+with explicit `tenant_id=`/`actor=`, return what it returns. The project promises
+`request.tenant_id` ("" operator, "acme" tenant) and a principal with `sub` on `request.auth`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers, views, viewsets
+from rest_framework.request import Request
+
+from .tenancy import reading_tenant, writing_tenant
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def caller_tenant(request: Request) -> str:
+    return getattr(request, "tenant_id", None) or ""
+
+
+def actor_of(request: Request) -> str:
+    return getattr(request.auth, "sub", "") or ""
+
+
+class KitViewMixin:
+    """Strict bodies everywhere, and the helpers a view needs to call a service."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method in _BODY_METHODS:
+            # Parse every body, even one the action ignores: malformed or unsafe JSON is a 400.
+            request.data  # noqa: B018
+
+    @staticmethod
+    def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def query(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        return self.validated(serializer_class, self.request.query_params)
+
+    def body(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
+        return self.validated(serializer_class, self.request.data)
+
+    def reading_tenant(self, query: dict[str, Any] | None = None) -> str | None:
+        return reading_tenant(caller_tenant(self.request), (query or {}).get("tenant_id"))
+
+    def writing_tenant(self) -> str:
+        return writing_tenant(caller_tenant(self.request))
+
+    def actor(self) -> str:
+        return actor_of(self.request)
+
+
+class KitAPIView(KitViewMixin, views.APIView):
+    pass
+
+
+class KitViewSet(KitViewMixin, viewsets.ViewSet):
+    pass
