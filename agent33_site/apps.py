@@ -1,4 +1,5 @@
-"""AppConfig for the project package: management commands, templates, schema extensions."""
+"""AppConfig for the project package: management commands, templates, schema extensions,
+system checks."""
 
 from django.apps import AppConfig
 
@@ -8,4 +9,5 @@ class Agent33SiteConfig(AppConfig):
     verbose_name = "agent33 control plane"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401  registers the start-up system checks
         from .api import schema  # noqa: F401  registers the OpenAPI security schemes

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "agent33_site",
     "operations",
     "multimodal",
@@ -84,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "agent33_site.api.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -165,10 +168,35 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+# Only a TLS-terminating proxy that overwrites X-Forwarded-Proto may say "this was HTTPS";
+# trusted from any direct client, the header would fake a secure request.
+if env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health probes come over plain HTTP from the orchestrator, inside the TLS boundary.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# Content-Security-Policy (django-csp) on every response: everything from this origin only.
+# Inline scripts need the per-request nonce (the docs pages' init script); inline styles are
+# allowed because the admin, the console and ReDoc (styled-components) write them. ReDoc's
+# search runs in a blob: worker; the console plays WAV results from data: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "media-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -200,7 +228,10 @@ def _enum_values(dotted_path: str):
     def values() -> list[str]:
         from django.utils.module_loading import import_string
 
-        return [str(getattr(member, "value", member)) for member in import_string(dotted_path)]
+        members = import_string(dotted_path)
+        values = [str(getattr(member, "value", member)) for member in members]
+        # A set has no order; its serializer lists the values sorted, so the hash must too.
+        return sorted(values) if isinstance(members, frozenset | set) else values
 
     return values
 
@@ -229,6 +260,7 @@ SPECTACULAR_SETTINGS = {
         "ResultState": _enum_values("multimodal.domain.ResultState"),
         "ControlAction": _enum_values("operations.domain.ControlAction"),
         "ProcessType": _enum_values("operations.domain.ProcessType"),
+        "ProcessStatus": _enum_values("operations.serializers.KNOWN_STATUSES"),
         "TraceStatus": _enum_values("operations.sources.traces.domain.TraceStatus"),
         "TraceFinalStatus": _enum_values("operations.sources.traces.domain.FINAL_TRACE_STATUSES"),
         "BudgetState": _enum_values("operations.sources.budgets.domain.BudgetState"),
@@ -252,11 +284,28 @@ SPECTACULAR_SETTINGS = {
 
 AGENT33_SEED_DEMO = env_bool("AGENT33_SEED_DEMO", False)
 
-OUTCOMES_MAX_EVENTS_PER_TENANT = env_int("OUTCOMES_MAX_EVENTS_PER_TENANT", 10_000)
+MiB = 1024 * 1024
 
-OPERATIONS_MAX_FINISHED_PER_TENANT = env_int("OPERATIONS_MAX_FINISHED_PER_TENANT", 10_000)
+# Every per-tenant store is bounded in count and in bytes (contract §1; README "Memory").
+AGENT33_MAX_JSON_FIELD_BYTES = env_int("AGENT33_MAX_JSON_FIELD_BYTES", 16 * 1024)
+
+OUTCOMES_MAX_EVENTS_PER_TENANT = env_int("OUTCOMES_MAX_EVENTS_PER_TENANT", 10_000)
+OUTCOMES_MAX_BYTES_PER_TENANT = env_int("OUTCOMES_MAX_BYTES_PER_TENANT", 64 * MiB)
+OUTCOMES_MAX_IDEMPOTENCY_KEYS = env_int("OUTCOMES_MAX_IDEMPOTENCY_KEYS", 10_000)
+
+OPERATIONS_MAX_RECORDS_PER_TENANT = env_int("OPERATIONS_MAX_RECORDS_PER_TENANT", 10_000)
+OPERATIONS_MAX_BYTES_PER_TENANT = env_int("OPERATIONS_MAX_BYTES_PER_TENANT", 16 * MiB)
+OPERATIONS_MAX_ACTIONS_PER_TRACE = env_int("OPERATIONS_MAX_ACTIONS_PER_TRACE", 1_000)
+OPERATIONS_MAX_CONTROL_HISTORY_PER_TENANT = env_int(
+    "OPERATIONS_MAX_CONTROL_HISTORY_PER_TENANT", 10_000
+)
+OPERATIONS_MAX_CONTROL_HISTORY_BYTES_PER_TENANT = env_int(
+    "OPERATIONS_MAX_CONTROL_HISTORY_BYTES_PER_TENANT", 4 * MiB
+)
 
 MULTIMODAL_MAX_REQUESTS_PER_TENANT = env_int("MULTIMODAL_MAX_REQUESTS_PER_TENANT", 10_000)
+MULTIMODAL_MAX_BYTES_PER_TENANT = env_int("MULTIMODAL_MAX_BYTES_PER_TENANT", 64 * MiB)
+MULTIMODAL_HTTP_MAX_RESPONSE_BYTES = env_int("MULTIMODAL_HTTP_MAX_RESPONSE_BYTES", 32 * MiB)
 MULTIMODAL_HTTP_BASE_URL = os.environ.get("MULTIMODAL_HTTP_BASE_URL", "https://api.openai.com/v1")
 MULTIMODAL_HTTP_API_KEY = os.environ.get("MULTIMODAL_HTTP_API_KEY", "")
 MULTIMODAL_HTTP_STT_MODEL = os.environ.get("MULTIMODAL_HTTP_STT_MODEL", "whisper-1")

@@ -2,8 +2,9 @@
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
+from .api.docs import RedocDocsView, SwaggerDocsView
 from .api.views import HealthView, ReadyView, UnknownAPIPathView, WhoAmIView
 
 handler400 = "agent33_site.api.errors.handler400"
@@ -15,8 +16,8 @@ urlpatterns = [
     path("healthz", HealthView.as_view(), name="healthz"),
     path("readyz", ReadyView.as_view(), name="readyz"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("v1/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("v1/docs/", SwaggerDocsView.as_view(url_name="schema"), name="swagger-ui"),
+    path("v1/redoc/", RedocDocsView.as_view(url_name="schema"), name="redoc"),
     re_path(r"^v1/whoami/?$", WhoAmIView.as_view(), name="whoami"),
     path("v1/", include("outcomes.urls")),
     path("v1/", include("multimodal.urls")),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
 from rest_framework.exceptions import NotFound
@@ -31,8 +32,18 @@ class HealthView(PublicAPIView):
         return Response({"status": "ok"})
 
 
+def pending_migrations(alias: str = DEFAULT_DB_ALIAS) -> int:
+    """How many migrations the database still lacks (each `manage.py migrate` would apply)."""
+    executor = MigrationExecutor(connections[alias])
+    return len(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
 class ReadyView(PublicAPIView):
-    """Readiness: the embedded database (auth and sessions) answers too."""
+    """Readiness: the embedded database (auth and sessions) answers and is migrated."""
+
+    # Once every migration has been seen applied, later probes skip the migration graph
+    # walk and cost one `SELECT 1`.
+    migrated: bool = False
 
     @extend_schema(
         operation_id="readyz_retrieve",
@@ -40,15 +51,28 @@ class ReadyView(PublicAPIView):
         auth=[],
         responses={
             200: inline_serializer("Readiness", {"status": serializers.CharField()}),
-            503: OpenApiResponse(description="The database does not answer (`not_ready`)."),
+            503: OpenApiResponse(
+                description=(
+                    "Not ready (`not_ready`): the database does not answer, or its "
+                    "migrations are not applied yet; `detail` says which."
+                )
+            ),
         },
     )
     def get(self, request: Request) -> Response:
         try:
-            with connection.cursor() as cursor:
+            with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
                 cursor.execute("SELECT 1")
+            pending = 0 if ReadyView.migrated else pending_migrations()
         except Exception:  # any database failure means "not ready", never a 500
             return Response(error_body("Database unavailable.", "not_ready"), status=503)
+        if pending:
+            detail = (
+                f"Database migrations are not applied ({pending} pending): "
+                "run `python manage.py migrate`."
+            )
+            return Response(error_body(detail, "not_ready"), status=503)
+        ReadyView.migrated = True
         return Response({"status": "ready"})
 
 

@@ -1,8 +1,10 @@
 """Who may do what in the console: the same principal and scope rule as the API (contract §2).
 
-The tenant middleware already turned the logged-in staff user into a principal
-(superuser: operator with `admin`; other staff: operator with every `*:read`).
-Staff are operators, so reads pass `tenant_id=None` or the tenant the page narrows to.
+The console acts only as the logged-in staff user (superuser: operator with `admin`;
+other staff: operator with every `*:read`). An `Authorization: Bearer` header sent with a
+console request is ignored: the principal is read from the session user alone, never
+combined with a token. Staff are operators, so reads pass `tenant_id=None` or the tenant
+the page narrows to.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from agent33_site.security.authentication import staff_principal
 from agent33_site.security.principal import Principal
 from agent33_site.security.scopes import has_scope
 
 
 def principal_of(request: HttpRequest) -> Principal | None:
-    return getattr(request, "principal", None)
+    """The logged-in staff user as a principal; a bearer token plays no part here."""
+    return staff_principal(getattr(request, "user", None))
 
 
 def allows(request: HttpRequest, scope: str) -> bool:

@@ -1,12 +1,18 @@
-"""Server-rendered inline SVG line charts: no JavaScript, no CDN, one <polyline> per series."""
+"""Server-rendered inline SVG line charts: no JavaScript, no CDN, one <polyline> per series.
+
+`line_chart` draws one series by position; `time_chart` draws several series (one per
+tenant) over a shared date axis, with a legend.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 PADDING = 8.0
 LABEL_WIDTH = 44.0
@@ -78,3 +84,143 @@ def line_chart(
         stroke=stroke,
         points=points,
     )
+
+
+# --- time charts: one line per series over a shared date axis --------------------------
+
+PALETTE = (
+    "#417690",
+    "#e67e22",
+    "#2e7d32",
+    "#8e44ad",
+    "#c62828",
+    "#00838f",
+    "#6d4c41",
+    "#ad1457",
+)
+AXIS_HEIGHT = 16.0
+LEGEND_ROW = 15.0
+LEGEND_PER_ROW = 3
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line: its legend label, colour and `(when, value)` points (any order)."""
+
+    label: str
+    points: Sequence[tuple[datetime, float]]
+    stroke: str = PALETTE[0]
+
+
+def _date_label(moment: datetime, *, span: timedelta) -> str:
+    return moment.strftime("%Y-%m-%d" if span >= timedelta(days=2) else "%m-%d %H:%M")
+
+
+def time_chart(
+    series: Sequence[Series], *, title: str, width: int = 420, plot_height: int = 120
+) -> SafeString:
+    """An SVG with a frame, value labels (min/max), date labels on the x axis (first, middle,
+    last), one polyline per series placed by time, and a legend naming each series.
+
+    With no series it still draws the frame and one empty polyline, so the card keeps its shape.
+    """
+    cleaned = [
+        (s, sorted((t, float(v)) for t, v in s.points if _finite([v]))) for s in series if s.points
+    ]
+    cleaned = [(s, points) for s, points in cleaned if points]
+    times = [t for _, points in cleaned for t, _ in points]
+    values = [v for _, points in cleaned for _, v in points]
+    legend_rows = math.ceil(len(cleaned) / LEGEND_PER_ROW)
+    height = plot_height + AXIS_HEIGHT + legend_rows * LEGEND_ROW + 4
+    left, right = LABEL_WIDTH + PADDING, width - PADDING
+    top, bottom = PADDING, plot_height - PADDING
+    low, high = (min(values), max(values)) if values else (0.0, 0.0)
+    start, end = (min(times), max(times)) if times else (None, None)
+
+    def x_of(moment: datetime) -> float:
+        total = (end - start).total_seconds()
+        if total <= 0:
+            return (left + right) / 2
+        return left + (right - left) * (moment - start).total_seconds() / total
+
+    def y_of(value: float) -> float:
+        if high == low:
+            return (top + bottom) / 2
+        return top + (bottom - top) * (high - value) / (high - low)
+
+    parts = [
+        format_html(
+            '<svg class="console-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
+            'width="{w}" height="{h}" viewBox="0 0 {w} {h}" aria-label="{title}">'
+            "<title>{title}</title>"
+            '<rect x="{left}" y="0" width="{plot_w}" height="{ph}" fill="none" stroke="#ccc"/>'
+            '<text class="y-label" x="2" y="{top_y}" font-size="10" fill="#666">{high}</text>'
+            '<text class="y-label" x="2" y="{bottom_y}" font-size="10" fill="#666">{low}</text>',
+            w=width,
+            h=f"{height:g}",
+            title=title,
+            left=LABEL_WIDTH,
+            plot_w=width - LABEL_WIDTH,
+            ph=plot_height,
+            top_y=PADDING + 4,
+            bottom_y=plot_height - PADDING + 2,
+            high=_label(high),
+            low=_label(low),
+        )
+    ]
+    if start is not None and end is not None:
+        span = end - start
+        middle = start + span / 2
+        label_y = plot_height + 12
+        for moment, x, anchor in (
+            (start, left, "start"),
+            (middle, (left + right) / 2, "middle"),
+            (end, right, "end"),
+        ):
+            parts.append(
+                format_html(
+                    '<text class="x-label" x="{x}" y="{y}" font-size="10" fill="#666" '
+                    'text-anchor="{anchor}">{label}</text>',
+                    x=f"{x:.1f}",
+                    y=label_y,
+                    anchor=anchor,
+                    label=_date_label(moment, span=span),
+                )
+            )
+    for s, points in cleaned:
+        coords = " ".join(f"{x_of(t):.1f},{y_of(v):.1f}" for t, v in points)
+        parts.append(
+            format_html(
+                '<polyline class="series" data-series="{label}" fill="none" stroke="{stroke}" '
+                'stroke-width="2" points="{coords}"><title>{label}</title></polyline>',
+                label=s.label,
+                stroke=s.stroke,
+                coords=coords,
+            )
+        )
+    if not cleaned:
+        parts.append(mark_safe('<polyline class="series empty" fill="none" points=""/>'))
+    if cleaned:
+        parts.append(mark_safe('<g class="legend">'))
+        column_width = (width - LABEL_WIDTH) / LEGEND_PER_ROW
+        for index, (s, _) in enumerate(cleaned):
+            row, column = divmod(index, LEGEND_PER_ROW)
+            x = LABEL_WIDTH + column * column_width
+            y = plot_height + AXIS_HEIGHT + row * LEGEND_ROW
+            parts.append(
+                format_html(
+                    '<g class="legend-entry">'
+                    '<rect x="{x}" y="{ry}" width="10" height="10" fill="{stroke}"/>'
+                    '<text x="{tx}" y="{ty}" font-size="11" fill="#333">{label}</text>'
+                    "</g>",
+                    x=f"{x:.1f}",
+                    ry=f"{y:.1f}",
+                    tx=f"{x + 14:.1f}",
+                    ty=f"{y + 9:.1f}",
+                    stroke=s.stroke,
+                    label=s.label,
+                )
+            )
+        parts.append(mark_safe("</g>"))
+    parts.append(mark_safe("</svg>"))
+    return mark_safe("".join(parts))

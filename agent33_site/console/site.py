@@ -1,7 +1,8 @@
-"""How the console joins the Django admin: one "Staff console" entry in the admin's app list.
+"""How the console joins the Django admin: the admin's branding, and one "Staff console"
+entry in its app list.
 
 The console's URLs live under /admin/console/ (mounted before the admin itself); this
-module only teaches `admin.site` to list them on its index page and in its sidebar.
+module only brands `admin.site` and teaches it to list them on its index page and sidebar.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from django.urls import reverse
 
 APP_LABEL = "console"
 APP_NAME = "Staff console"
+SITE_HEADER = "agent33 control plane"
+SITE_TITLE = "agent33 control plane"
+INDEX_TITLE = "Administration and staff console"
+SITE_URL = "/v1/docs/"  # "View site": the service has no public home page, its docs are it
 
 # (url name, link text, object name): the pages the admin index lists, in this order.
 CONSOLE_PAGES: tuple[tuple[str, str, str], ...] = (
@@ -24,15 +29,18 @@ CONSOLE_PAGES: tuple[tuple[str, str, str], ...] = (
 
 
 def console_app_entry(request: HttpRequest) -> dict[str, Any]:
-    """The app dict the admin's `app_list.html` renders: one row per console page."""
+    """The app dict the admin's `app_list.html` renders: one row per console page.
+
+    Pages are not models: each row offers "View" only, never a meaningless "Change".
+    """
     models = [
         {
             "name": title,
             "object_name": object_name,
             "admin_url": reverse(url_name),
             "add_url": None,
-            "view_only": not request.user.is_superuser,
-            "perms": {"add": False, "change": request.user.is_superuser, "view": True},
+            "view_only": True,
+            "perms": {"add": False, "change": False, "view": True},
         }
         for url_name, title, object_name in CONSOLE_PAGES
     ]
@@ -46,7 +54,11 @@ def console_app_entry(request: HttpRequest) -> dict[str, Any]:
 
 
 def install_console(site: AdminSite) -> None:
-    """Add the console to `site`'s app list (index page and sidebar). Idempotent."""
+    """Brand `site` and add the console to its app list (index page and sidebar). Idempotent."""
+    site.site_header = SITE_HEADER
+    site.site_title = SITE_TITLE
+    site.index_title = INDEX_TITLE
+    site.site_url = SITE_URL
     if getattr(site, "_agent33_console_installed", False):
         return
     original = site.get_app_list

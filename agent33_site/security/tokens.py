@@ -8,6 +8,8 @@ from collections.abc import Iterable
 import jwt
 from django.conf import settings
 
+from agent33_core.jsonsafety import is_valid_text
+
 from .principal import Principal
 
 ALGORITHM = "HS256"
@@ -20,8 +22,12 @@ class InvalidToken(Exception):
 def issue_token(
     *, sub: str, scopes: Iterable[str], tenant_id: str = "", ttl_seconds: int = 3600
 ) -> str:
+    scopes = list(scopes)
+    if not all(is_valid_text(text) for text in (sub, tenant_id, *scopes)):
+        # decode_token would refuse it: never sign a token that cannot authenticate.
+        raise ValueError("Token claims must be valid Unicode text (no lone surrogates).")
     now = int(time.time())
-    claims = {"sub": sub, "scopes": list(scopes), "iat": now, "exp": now + ttl_seconds}
+    claims = {"sub": sub, "scopes": scopes, "iat": now, "exp": now + ttl_seconds}
     if tenant_id:
         claims["tenant_id"] = tenant_id
     return jwt.encode(claims, settings.AGENT33_JWT_SECRET, algorithm=ALGORITHM)
@@ -47,4 +53,7 @@ def decode_token(token: str) -> Principal:
         raise InvalidToken("Invalid token: `scopes` must be a list of strings.")
     if tenant_id is not None and not isinstance(tenant_id, str):
         raise InvalidToken("Invalid token: `tenant_id` must be a string.")
+    # A lone surrogate (JSON "\udcff") cannot be rendered or stored: refuse it here, once.
+    if not all(is_valid_text(text) for text in (sub, tenant_id or "", *scopes)):
+        raise InvalidToken("Invalid token: claims must be valid Unicode text.")
     return Principal(sub=sub, scopes=frozenset(scopes), tenant_id=tenant_id or "")

@@ -197,3 +197,94 @@ def test_outcomes_page_draws_one_polyline_per_trend(page, server):
     page.wait_for_url("**/admin/console/outcomes/?*tenant=globex*")
     assert page.locator("#outcomes-trends svg.console-chart polyline").count() == 4
     shot(page, "11-outcomes-globex")
+
+
+def _is_local(url: str, server: str) -> bool:
+    return url.startswith((f"{server}/", "data:", "blob:"))
+
+
+def test_docs_and_console_pages_make_no_request_beyond_this_server(page, server):
+    """Every asset, font and logo of the docs and console comes from this server; the CSP
+    lets the pages work (no violation of their own) and keeps anything else from loading.
+
+    ReDoc's bundle always renders a Redocly logo from its CDN: the CSP refuses it inside the
+    browser (`net::ERR_BLOCKED_BY_CSP`), so it never reaches the network.
+    """
+    sent: list[str] = []  # requests that reached the network layer
+    blocked: list[str] = []
+    violations: list[str] = []
+
+    def through_network(route) -> None:
+        sent.append(route.request.url)
+        if _is_local(route.request.url, server):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", through_network)
+    page.on(
+        "requestfailed",
+        lambda request: (
+            blocked.append(request.url) if request.failure == "net::ERR_BLOCKED_BY_CSP" else None
+        ),
+    )
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+
+    page.goto(f"{server}/v1/docs/")
+    page.wait_for_selector("#swagger-ui .opblock")  # the operations rendered from the schema
+    assert page.locator("#swagger-ui .opblock").count() > 20
+    shot(page, "12-swagger-ui")
+
+    page.goto(f"{server}/v1/redoc/")
+    page.wait_for_selector("#redoc-container [role=menu]")
+    page.wait_for_load_state("networkidle")
+    assert "agent33 control plane API" in page.locator("#redoc-container h1").first.inner_text()
+    shot(page, "13-redoc")
+
+    speech = get_multimodal_service().list_requests(
+        tenant_id="acme", modality=Modality.TEXT_TO_SPEECH, state=RequestState.COMPLETED, limit=1
+    )[0]
+    budget = get_budgets_service().list(tenant_id="acme", status="active", limit=1)[0]
+    for path in (
+        "/admin/",
+        "/admin/console/",
+        "/admin/console/hub/",
+        f"/admin/console/hub/{budget.id}/",
+        "/admin/console/multimodal/",
+        f"/admin/console/multimodal/requests/{speech.id}/",
+        "/admin/console/multimodal/policies/acme/",
+    ):
+        page.goto(f"{server}{path}")
+        page.wait_for_load_state("networkidle")
+    # The WAV result plays from its data: URL under the policy.
+    page.goto(f"{server}/admin/console/multimodal/requests/{speech.id}/")
+    duration = page.evaluate(
+        """() => new Promise(resolve => {
+             const a = document.getElementById('result-audio');
+             if (a.readyState >= 1) resolve(a.duration);
+             a.addEventListener('loadedmetadata', () => resolve(a.duration));
+             a.load();
+           })"""
+    )
+    assert duration > 0
+
+    page.goto(f"{server}/admin/console/outcomes/")
+    page.wait_for_load_state("networkidle")
+    charts = page.locator("#outcomes-trends svg.console-chart")
+    assert charts.count() == 4
+    # cost_usd: one line for acme and one for globex (no zigzag between them).
+    lines = charts.nth(3).locator("polyline.series")
+    assert [lines.nth(i).get_attribute("data-series") for i in range(2)] == ["acme", "globex"]
+    assert lines.count() == 2
+    shot(page, "14-outcomes-all-tenants")
+
+    assert any(url.startswith(f"{server}/static/") for url in sent)  # the route saw traffic
+    assert [url for url in sent if not _is_local(url, server)] == []
+    # The policy refused only what is not ours: none of the pages' own code or styles.
+    assert all(not _is_local(url, server) for url in blocked)
+    assert all("cdn.redoc.ly" in text for text in violations), violations

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
+from datetime import UTC, datetime, timedelta
 
-from agent33_site.console.charts import line_chart, polyline_points
+from agent33_site.console.charts import Series, line_chart, polyline_points, time_chart
 
 
 def test_chart_is_one_svg_with_exactly_one_polyline():
@@ -41,3 +43,37 @@ def test_title_is_escaped():
     svg = str(line_chart([1.0], title='<script>alert("x")</script>'))
     assert "<script>" not in svg
     assert "&lt;script&gt;" in svg
+
+
+def _day(n: int, value: float) -> tuple[datetime, float]:
+    return (datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=n), value)
+
+
+def test_time_chart_draws_one_polyline_and_one_legend_entry_per_series():
+    svg = str(
+        time_chart(
+            [
+                Series("t1", [_day(0, 1.0), _day(2, 2.0)]),
+                Series("t2", [_day(1, 5.0), _day(3, 4.0)], stroke="#e67e22"),
+            ],
+            title="success_rate",
+        )
+    )
+    assert svg.count('<polyline class="series"') == 2
+    assert svg.count('<g class="legend-entry">') == 2
+    assert ">2026-01-01</text>" in svg and ">2026-01-04</text>" in svg  # first and last date
+    assert "http" not in svg.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_time_chart_places_points_by_time_across_series():
+    svg = str(time_chart([Series("a", [_day(0, 1.0)]), Series("b", [_day(4, 1.0)])], title="x"))
+    (a,), (b,) = (
+        [float(p.split(",")[0]) for p in pts.split()]
+        for pts in re.findall(r'points="([^"]+)"', svg)
+    )
+    assert a < b  # b's only point is four days later: further right
+
+
+def test_time_chart_escapes_series_labels():
+    svg = str(time_chart([Series('<b onclick="x">', [_day(0, 1.0)])], title="t"))
+    assert "<b onclick" not in svg and "&lt;b onclick=&quot;x&quot;&gt;" in svg

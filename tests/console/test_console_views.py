@@ -11,6 +11,8 @@ from multimodal.domain import Modality, RequestState
 from multimodal.services import get_multimodal_service
 from operations.sources.budgets.services import get_budgets_service
 from operations.sources.workflows.services import get_workflow_runs_service
+from outcomes.domain import MetricType
+from outcomes.services import get_outcomes_service
 
 from .conftest import PASSWORD, logged_in, make_user
 
@@ -523,14 +525,16 @@ def test_outcomes_for_all_tenants_offers_each_tenant(operator, demo):
     assert response.status_code == 200
     assert response.context["tenants"] == ["acme", "globex"]
     assert response.context["selected_tenant"] == "all"
-    assert html(response).count("<polyline") == 4
+    # One line per tenant in each of the 4 charts, plus the operator's own health checks
+    # (tenant "", success_rate only).
+    assert html(response).count("<polyline") == 2 * 4 + 1
 
 
 def test_outcomes_bad_window_is_a_form_error(operator, demo):
     response = operator.get(OUTCOMES, {"window": "0"})
     assert response.status_code == 200
     assert "Ensure this value is greater than or equal to 1." in html(response)
-    assert html(response).count("<polyline") == 4
+    assert html(response).count("<polyline") == 2 * 4 + 1  # the default view: one line each
 
 
 def test_outcomes_page_without_any_event_still_draws_empty_charts(viewer):
@@ -539,3 +543,122 @@ def test_outcomes_page_without_any_event_still_draws_empty_charts(viewer):
     page = html(response)
     assert page.count("<polyline") == 4
     assert "No events." in page and "No failures recorded." in page
+
+
+# --- rendering details -------------------------------------------------------------------
+
+
+def meta_pairs(page: str, dl_id: str) -> list[tuple[str, str]]:
+    """The (label, value) pairs of a <dl>, each <dt> with the <dd> right after it."""
+    body = page.split(f'id="{dl_id}"', 1)[1].split("</dl>", 1)[0]
+    return re.findall(r"<dt>(.*?)</dt>\s*<dd[^>]*>(.*?)</dd>", body, flags=re.S)
+
+
+def test_process_detail_shows_empty_values_visibly_beside_their_labels(operator, demo):
+    run = get_workflow_runs_service().list(tenant_id="acme", status="completed", limit=1)[0]
+    assert run.error == "" and run.job_id  # the case that used to shift the labels
+    response = operator.get(f"{HUB}{run.id}/")
+    assert response.status_code == 200
+    page = html(response)
+    pairs = dict(meta_pairs(page, "process-meta"))
+    assert pairs["error"] == '<span class="console-empty" title="empty">—</span>'
+    assert pairs["job_id"] == run.job_id
+    assert pairs["event_count"] == str(len(run.events))
+    assert all(value.strip() for value in pairs.values())  # no <dd></dd> left to collapse
+
+
+def test_multimodal_detail_shows_an_empty_requested_by_visibly(operator, demo):
+    record = get_multimodal_service().create_request(
+        tenant_id="acme",
+        modality=Modality.TEXT_TO_SPEECH,
+        input_text="Hello.",
+        requested_by="",
+    )
+    page = html(operator.get(f"{MULTIMODAL}requests/{record.id}/"))
+    pairs = dict(meta_pairs(page, "request-meta"))
+    assert pairs["Requested by"] == '<span class="console-empty" title="empty">—</span>'
+
+
+# --- admin branding ------------------------------------------------------------------------
+
+
+def test_admin_is_branded_and_view_site_opens_the_api_docs(operator):
+    page = html(operator.get("/admin/"))
+    assert "Django administration" not in page and "Django site admin" not in page
+    assert '<div id="site-name"><a href="/admin/">agent33 control plane</a></div>' in page
+    assert "<title>Administration and staff console | agent33 control plane</title>" in page
+    assert '<a href="/v1/docs/">View site</a>' in page
+    login = html(Client().get("/admin/login/"))
+    assert "agent33 control plane" in login and "Django administration" not in login
+
+
+def test_admin_index_offers_console_pages_as_view_links_never_change_links(operator):
+    page = html(operator.get("/admin/"))
+    for url in (HUB, MULTIMODAL, OUTCOMES):
+        assert f'<a href="{url}" class="viewlink"' in page
+        assert f'<a href="{url}" class="changelink"' not in page
+
+
+# --- outcomes charts: one line per tenant, a date axis and a legend ----------------------
+
+
+def chart_svgs(page: str) -> list[str]:
+    return re.findall(r'<svg class="console-chart".*?</svg>', page, flags=re.S)
+
+
+def test_all_tenants_charts_draw_one_line_per_tenant_with_dates_and_a_legend(operator, demo):
+    response = operator.get(OUTCOMES)
+    assert response.status_code == 200
+    svgs = chart_svgs(html(response))
+    assert len(svgs) == 4
+    metrics = ("success_rate", "quality_score", "latency_ms", "cost_usd")
+    for metric, svg in zip(metrics, svgs, strict=True):
+        # The demo's operator (tenant "") records only success_rate health checks.
+        expected = (
+            ["(operator)", "acme", "globex"] if metric == "success_rate" else ["acme", "globex"]
+        )
+        lines = re.findall(r'<polyline class="series" data-series="([^"]+)"', svg)
+        assert lines == expected
+        legend = re.findall(r'<g class="legend-entry">.*?<text[^>]*>([^<]+)</text>', svg)
+        assert legend == expected
+        dates = re.findall(r'<text class="x-label"[^>]*>([^<]+)</text>', svg)
+        assert len(dates) == 3
+        assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", d) for d in dates)
+        assert dates == sorted(dates) and dates[0] < dates[-1]  # 14 days, oldest on the left
+
+
+def test_each_tenant_line_runs_left_to_right_in_time(operator, demo):
+    svg = chart_svgs(html(operator.get(OUTCOMES)))[0]
+    lines = re.findall(r'<polyline class="series" data-series="([^"]+)"[^>]*points="([^"]+)"', svg)
+    assert len(lines) == 3
+    for tenant, points in lines:
+        xs = [float(p.split(",")[0]) for p in points.split()]
+        assert len(xs) == (14 if tenant == "(operator)" else 112)  # 14 days; 2 domains x 56 runs
+        assert xs == sorted(xs)  # no zigzag back and forth between tenants
+
+
+def test_one_tenant_chart_draws_that_tenant_only(operator, demo):
+    svgs = chart_svgs(html(operator.get(OUTCOMES, {"tenant": "globex"})))
+    for svg in svgs:
+        assert re.findall(r'data-series="([^"]+)"', svg) == ["globex"]
+        assert svg.count('<g class="legend-entry">') == 1
+
+
+def test_all_tenants_charts_draw_at_most_eight_lines_and_say_how_many_are_left_out(operator):
+    service = get_outcomes_service()
+    tenants = [f"tenant-{n:02d}" for n in range(10)]
+    for tenant in tenants:
+        for value in (0.5, 0.7):
+            service.record_event(
+                tenant_id=tenant,
+                domain="d",
+                event_type="run",
+                metric_type=MetricType.SUCCESS_RATE,
+                value=value,
+            )
+    response = operator.get(OUTCOMES)
+    assert response.status_code == 200
+    page = html(response)
+    success = chart_svgs(page)[0]
+    assert re.findall(r'data-series="([^"]+)"', success) == tenants[:8]
+    assert "Charts show the first 8 tenants; 2 more: pick one above." in page

@@ -154,3 +154,58 @@ def test_browsable_api_renders_for_staff():
     assert response.status_code == 200
     assert b"boss" in response.content
     assert response["Content-Type"].startswith("text/html")
+
+
+# --- claims must be valid text -----------------------------------------------------------
+
+
+def _signed(claims: dict) -> str:
+    now = int(time.time())
+    return jwt.encode(
+        {"scopes": ["admin"], "iat": now, "exp": now + 60, **claims},
+        settings.AGENT33_JWT_SECRET,
+        algorithm="HS256",
+    )
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "bad\udcff"},
+        {"sub": "svc", "tenant_id": "t\ud800"},
+        {"sub": "svc", "tenant_id": "t1", "scopes": ["outcomes:read", "outcomes:\udfff"]},
+    ],
+    ids=["sub", "tenant_id", "scope"],
+)
+def test_token_with_a_lone_surrogate_in_a_claim_is_401_not_500(claims):
+    response = _client_with(_signed(claims)).get(WHOAMI)
+    _assert_401(response, "authentication_failed")
+    assert response.json()["detail"] == "Invalid token: claims must be valid Unicode text."
+
+
+def test_token_with_non_ascii_but_valid_claims_is_accepted():
+    response = _client_with(_signed({"sub": "zoë", "tenant_id": "tenant-ü"})).get(WHOAMI)
+    assert response.status_code == 200
+    assert response.json()["sub"] == "zoë"
+    assert response.json()["tenant_id"] == "tenant-ü"
+
+
+# --- one principal per request, never a mix of session and token -----------------------------
+
+
+def test_api_request_with_session_and_bearer_is_the_bearer_principal_alone():
+    client = _staff_client(superuser=True)
+    token = issue_token(sub="svc", scopes=["outcomes:read"], tenant_id="t1")
+    response = client.get(WHOAMI, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200
+    assert response.json() == {
+        "sub": "svc",
+        "scopes": ["outcomes:read"],
+        "tenant_id": "t1",
+        "is_operator": False,
+    }
+
+
+def test_api_request_with_session_and_a_bad_bearer_is_401_not_the_session():
+    client = _staff_client(superuser=True)
+    _assert_401(client.get(WHOAMI, HTTP_AUTHORIZATION="Bearer not-a-jwt"), "authentication_failed")

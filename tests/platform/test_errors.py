@@ -38,6 +38,18 @@ class EchoView(APIView):
         raise ConflictError("Cannot pause a trace in state 'completed'.")
 
 
+class EchoingView(APIView):
+    """Errors whose messages quote text that cannot be encoded (a lone surrogate)."""
+
+    scope_map = {"get": "outcomes:read", "post": "outcomes:write"}
+
+    def get(self, request):
+        raise ConflictError("Cannot pause process 'bad\udcff'.")
+
+    def post(self, request):
+        raise serializers.ValidationError({"name\udcff": ["'bad\udcff' is not a valid choice."]})
+
+
 class BrokenView(APIView):
     scope_map = {"get": "outcomes:read"}
 
@@ -49,6 +61,7 @@ class BrokenView(APIView):
 urlpatterns = [
     path("v1/echo", EchoView.as_view()),
     path("v1/broken", BrokenView.as_view()),
+    path("v1/echoing", EchoingView.as_view()),
     *project_urlpatterns,
 ]
 handler404 = "agent33_site.api.errors.handler404"
@@ -144,3 +157,31 @@ def test_deeply_nested_json_is_400_not_500(echo_urls, writer):
     response = writer.post("/v1/echo", data=body, content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {"detail": "JSON parse error - nesting too deep.", "code": "invalid"}
+
+
+def test_domain_error_never_echoes_undecodable_text(echo_urls, writer):
+    response = writer.get("/v1/echoing")
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Cannot pause process 'bad\ufffd'.",
+        "code": "invalid_transition",
+    }
+
+
+def test_validation_error_never_echoes_undecodable_text(echo_urls, writer):
+    response = writer.post("/v1/echoing", {}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "name\ufffd: 'bad\ufffd' is not a valid choice.",
+        "code": "invalid",
+        "errors": {"name\ufffd": ["'bad\ufffd' is not a valid choice."]},
+    }
+
+
+def test_body_with_a_lone_surrogate_is_400_and_the_message_does_not_quote_it(echo_urls, writer):
+    response = writer.post(
+        "/v1/echo", data='{"name": "bad\\udcff", "count": 1}', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "bad" not in response.json()["detail"]

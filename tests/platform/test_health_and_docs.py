@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+
+from agent33_site.api.views import ReadyView
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +23,20 @@ def test_readyz_checks_the_database(anon_client):
     response = anon_client.get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ready"}
+
+
+def test_readyz_is_503_while_a_migration_is_unapplied(anon_client, monkeypatch):
+    monkeypatch.setattr(ReadyView, "migrated", False)  # forget an earlier "migrated" answer
+    MigrationRecorder(connection).migration_qs.filter(app="sessions").delete()
+    response = anon_client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": (
+            "Database migrations are not applied (1 pending): run `python manage.py migrate`."
+        ),
+        "code": "not_ready",
+    }
+    assert ReadyView.migrated is False
 
 
 def test_schema_is_openapi_3_with_the_bearer_scheme(anon_client):
@@ -46,3 +66,30 @@ def test_docs_pages_load_their_assets_from_this_server(anon_client, page):
 def test_sidecar_assets_are_served_by_the_app(anon_client):
     response = anon_client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css")
     assert response.status_code == 200
+
+
+def _external_urls(html: str) -> list[str]:
+    """Absolute http(s) URLs in the page (SVG's xmlns is a name, never fetched)."""
+    return [
+        url
+        for url in re.findall(r"https?://[^\s\"'<>)]+", html)
+        if not url.startswith("http://www.w3.org/")
+    ]
+
+
+@pytest.mark.parametrize("page", ["/v1/docs/", "/v1/redoc/"])
+def test_docs_pages_name_no_external_url(anon_client, page):
+    response = anon_client.get(page)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _external_urls(html) == []
+    assert "fonts.googleapis.com" not in html and "fonts.gstatic.com" not in html
+
+
+@pytest.mark.parametrize("page", ["/v1/docs/", "/v1/redoc/"])
+def test_docs_inline_script_carries_the_nonce_of_the_csp_header(anon_client, page):
+    response = anon_client.get(page)
+    policy = response["Content-Security-Policy"]
+    nonce = re.search(r"script-src 'self' 'nonce-([^']+)'", policy).group(1)
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", response.content.decode())
+    assert inline == [f' nonce="{nonce}"']

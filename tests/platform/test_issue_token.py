@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -74,3 +75,37 @@ def test_cli_exit_status_is_non_zero_with_a_clear_message():
     )
     assert result.returncode != 0
     assert "--tenant --operator is required" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "args"),
+    [
+        ("--sub", ["--sub", "bad\udcff", "--scopes", "admin", "--operator"]),
+        ("--tenant", ["--sub", "s", "--scopes", "admin", "--tenant", "t\udcff"]),
+        ("--scopes", ["--sub", "s", "--scopes", "outcomes:read,\udcff", "--operator"]),
+    ],
+)
+def test_undecodable_text_is_refused_without_echoing_it(option, args):
+    with pytest.raises(CommandError) as refused:
+        _issue(*args)
+    message = str(refused.value)
+    assert message.startswith(f"{option} must be valid UTF-8 text")
+    assert "\udcff" not in message
+
+
+def test_cli_refuses_a_raw_undecodable_byte_in_argv():
+    import subprocess
+    import sys
+
+    # Python hands the undecodable byte to the command as the lone surrogate "\udcff".
+    argv = [sys.executable, "manage.py", "issue_token", "--operator", "--scopes", "admin"]
+    result = subprocess.run(
+        [*argv, "--sub", b"bad\xff"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert b"--sub must be valid UTF-8 text" in result.stderr
+    assert b"\xff" not in result.stderr and b"Traceback" not in result.stderr
+    assert result.stdout == b""

@@ -1,19 +1,27 @@
 """Outcomes page: per tenant (or all) and domain, the four trends as inline SVG charts,
 summary counts, week over week, top failure modes and recent events.
 
-One `OutcomesService.dashboard` call computes what the API's dashboard returns; this
-view only draws it.
+One `OutcomesService.dashboard` call computes what the API's dashboard returns (the
+numbers and direction badges); the charts draw each tenant's own last `window` values as
+one line over a date axis, so the all-tenants view never interleaves tenants.
 """
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from outcomes.domain import DOMAIN_ALL, LOWER_IS_BETTER, TrendDirection, WeekOverWeek
-from outcomes.services import get_outcomes_service
+from outcomes.domain import (
+    DOMAIN_ALL,
+    LOWER_IS_BETTER,
+    MetricType,
+    OutcomeTrend,
+    TrendDirection,
+    WeekOverWeek,
+)
+from outcomes.services import OutcomesService, get_outcomes_service
 
 from ..access import read_tenant, require
-from ..charts import line_chart
+from ..charts import PALETTE, Series, time_chart
 from ..forms import OutcomesFilterForm
 from .common import render_page
 
@@ -22,6 +30,8 @@ DEFAULT_WINDOW = 120  # two weeks of demo runs per tenant; the API default is 20
 RECENT_LIMIT = 15
 TENANT_SAMPLE = 1000  # recent events read to offer the tenants that report outcomes
 ALL_TENANTS = "all"
+OPERATOR_LABEL = "(operator)"
+MAX_CHART_TENANTS = len(PALETTE)  # one distinct colour per line; pick a tenant for the others
 
 STROKE_BY_DIRECTION = {
     TrendDirection.IMPROVING: "#2e7d32",
@@ -51,15 +61,13 @@ def outcomes_dashboard(request: HttpRequest) -> HttpResponse:
     tenants = {e.tenant_id for e in service.list_events(tenant_id=None, limit=TENANT_SAMPLE)}
     if tenant_id:
         tenants.add(tenant_id)
+    # Operators may record events too (tenant ""): they get a line, not a picker entry.
+    charted = [tenant_id] if tenant_id else sorted(tenants)[:MAX_CHART_TENANTS]
     tenants.discard("")
     charts = [
         {
             "trend": trend,
-            "svg": line_chart(
-                trend.values,
-                title=f"{trend.metric_type.value} ({trend.direction.value})",
-                stroke=STROKE_BY_DIRECTION[trend.direction],
-            ),
+            "svg": _trend_chart(service, trend, tenants=charted, domain=domain, window=window),
         }
         for trend in dashboard.trends
     ]
@@ -78,8 +86,34 @@ def outcomes_dashboard(request: HttpRequest) -> HttpResponse:
             "selected_tenant": tenant_id or ALL_TENANTS,
             "selected_domain": domain or DOMAIN_ALL,
             "window": window,
+            "charted_tenants": charted,
+            "more_tenants": max(0, len(tenants) - len([t for t in charted if t])),
         },
     )
+
+
+def _trend_chart(
+    service: OutcomesService,
+    trend: OutcomeTrend,
+    *,
+    tenants: list[str],
+    domain: str | None,
+    window: int,
+) -> str:
+    """One line per tenant: its last `window` values of the metric, placed by date.
+
+    A single tenant's line takes its trend's colour; several tenants take one colour each.
+    """
+    metric: MetricType = trend.metric_type
+    series = []
+    for index, tenant in enumerate(tenants):
+        events = service.list_events(
+            tenant_id=tenant, metric_type=metric, domain=domain, limit=window
+        )
+        stroke = STROKE_BY_DIRECTION[trend.direction] if len(tenants) == 1 else PALETTE[index]
+        points = [(event.occurred_at, event.value) for event in events]
+        series.append(Series(label=tenant or OPERATOR_LABEL, points=points, stroke=stroke))
+    return time_chart(series, title=f"{metric.value} ({trend.direction.value})")
 
 
 def _change_class(row: WeekOverWeek) -> str:
