@@ -115,7 +115,8 @@ class OutcomeTrend(BaseModel):
 
 
 def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
+    # fsum is exact before its one rounding: a 1e15 next to 0.1 cannot swallow it.
+    return math.fsum(values) / len(values) if values else 0.0
 
 
 def evaluate_trend(

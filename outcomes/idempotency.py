@@ -1,47 +1,54 @@
 """Idempotency keys of `POST /v1/outcomes/events`: a retry returns the first event.
 
-Keys are per tenant and remembered for `ttl` (24 h); each tenant keeps at most
-`max_keys` of them (the oldest go first), so the store stays bounded. The caller
-(`OutcomesService`) holds its lock around every call.
+One `IdempotencyKeys` per tenant (owned by `index.TenantOutcomes`), oldest first. A key
+is remembered for the service's TTL (24 h) and never dropped before: when a tenant
+holds its cap of live keys, the service refuses a new keyed write (429) instead of
+forgetting one. Nothing here locks; the service holds its lock around every call.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Generic, TypeVar
 
-from .domain import OutcomeEvent
+T = TypeVar("T")
+
+# What one remembered key costs besides its text: the ordered-dict entry and its tuple.
+KEY_OVERHEAD_BYTES = 200
 
 
-class IdempotencyStore:
-    def __init__(self, *, ttl: timedelta, max_keys: int) -> None:
-        self.ttl = ttl
-        self.max_keys = max_keys
-        # tenant -> key -> (remembered at, event), oldest first
-        self._by_tenant: dict[str, OrderedDict[str, tuple[datetime, OutcomeEvent]]] = {}
+def key_bytes(key: str) -> int:
+    """Memory one remembered key holds, its own text included (not the event it names)."""
+    return KEY_OVERHEAD_BYTES + sys.getsizeof(key)
 
-    def lookup(self, *, tenant_id: str, key: str, now: datetime) -> OutcomeEvent | None:
-        keys = self._by_tenant.get(tenant_id)
-        if keys is None:
-            return None
-        self._expire(tenant_id, keys, now)
-        entry = keys.get(key)
-        return entry[1] if entry is not None else None
 
-    def remember(self, *, tenant_id: str, key: str, event: OutcomeEvent, now: datetime) -> None:
-        keys = self._by_tenant.setdefault(tenant_id, OrderedDict())
-        keys[key] = (now, event)
-        while len(keys) > self.max_keys:
-            keys.popitem(last=False)
+class IdempotencyKeys(Generic[T]):
+    """One tenant's keys -> (remembered at, record), oldest first."""
 
-    def _expire(
-        self, tenant_id: str, keys: OrderedDict[str, tuple[datetime, OutcomeEvent]], now: datetime
-    ) -> None:
-        cutoff = now - self.ttl
-        while keys and next(iter(keys.values()))[0] <= cutoff:
-            keys.popitem(last=False)
-        if not keys:
-            del self._by_tenant[tenant_id]
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[datetime, T]] = OrderedDict()
 
     def __len__(self) -> int:
-        return sum(len(keys) for keys in self._by_tenant.values())
+        return len(self._entries)
+
+    def get(self, key: str) -> T | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None else None
+
+    def add(self, key: str, record: T, now: datetime) -> None:
+        self._entries[key] = (now, record)
+
+    def expire(self, cutoff: datetime) -> Iterator[tuple[str, T]]:
+        """Drop every key remembered at or before `cutoff`, yielding each (key, record)."""
+        entries = self._entries
+        while entries:
+            key, (remembered_at, record) = next(iter(entries.items()))
+            if remembered_at > cutoff:
+                return
+            del entries[key]
+            yield key, record

@@ -1,97 +1,46 @@
 """What the outcomes API reads and writes: input, query and output serializers.
 
-Input and query serializers refuse anything the service could not store or compute
-(wrong types, non-finite numbers, out-of-range integers) as a 400 with field errors.
+Input and query serializers are built from `agent33_core.fields` (contract §1): text is a
+JSON string kept exactly as sent, enums name the allowed values without echoing input,
+integers are integers (ASCII digits in a query), `metadata` is at most 16 KiB of JSON;
+anything else is a 400 with field errors.
 Output serializers describe the JSON the views return (the domain models dumped by
 pydantic) and drive the OpenAPI schema; `tests/outcomes` checks they agree.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
 
+from agent33_core.fields import (
+    FiniteFloatField,
+    JSONObjectField,
+    QueryIntegerField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    TenantQuerySerializer,
+    UTCDateTimeField,
+)
+
 from .domain import VALUE_LIMIT, MetricType, TrendDirection
-from .services import as_utc
 
 TEXT_MAX_LENGTH = 200
-METADATA_MAX_DEPTH = 32
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 ROI_MAX_WINDOW_DAYS = 3650
 # Far above any real rate, and small enough that the ROI products stay finite.
 ROI_MAX_RATE = 1_000_000
 
-TENANT_HELP = "Operators only: narrow the read to this tenant. Ignored for tenant principals."
+
+def _text_field(**kwargs: Any) -> StrictCharField:
+    return StrictCharField(min_length=1, max_length=TEXT_MAX_LENGTH, **kwargs)
 
 
-class FiniteFloatField(serializers.FloatField):
-    """A JSON number: strings, booleans, NaN and +/-Infinity are refused."""
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-_INTEGER_TEXT = re.compile(r"[+-]?\d{1,18}")
-
-
-class WholeNumberField(serializers.IntegerField):
-    """An integer, as a JSON integer or (in a query string) digits; never 5.0, "5.0" or true."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, str) and _INTEGER_TEXT.fullmatch(data.strip()):
-            data = int(data)
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class MetadataField(serializers.DictField):
-    """A JSON object of any JSON values, with finite numbers and bounded nesting."""
-
-    default_error_messages = {
-        "non_finite": "Numbers in metadata must be finite (no NaN or Infinity).",
-        "too_deep": f"Metadata may nest at most {METADATA_MAX_DEPTH} levels.",
-    }
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        value = super().to_internal_value(data)
-        # Iterative, so a deeply nested body cannot exhaust the stack here or when rendered.
-        pending: list[tuple[Any, int]] = [(value, 1)]
-        while pending:
-            item, depth = pending.pop()
-            if isinstance(item, float) and not math.isfinite(item):
-                self.fail("non_finite")
-            children = item.values() if isinstance(item, dict) else item
-            if isinstance(item, dict | list):
-                if depth > METADATA_MAX_DEPTH:
-                    self.fail("too_deep")
-                pending.extend((child, depth + 1) for child in children)
-        return value
-
-
-class UTCDateTimeField(serializers.DateTimeField):
-    """ISO-8601; a naive time is UTC; a time that cannot be expressed in UTC is refused."""
-
-    def to_internal_value(self, value: Any) -> datetime:
-        parsed = super().to_internal_value(value)
-        try:
-            return as_utc(parsed)
-        except (OverflowError, ValueError):
-            self.fail("invalid", format="ISO-8601")
-
-
-def _text_field(**kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(min_length=1, max_length=TEXT_MAX_LENGTH, **kwargs)
-
-
-def _metric_field(**kwargs: Any) -> serializers.ChoiceField:
-    return serializers.ChoiceField(choices=[m.value for m in MetricType], **kwargs)
+def _metric_field(**kwargs: Any) -> StrictChoiceField:
+    return StrictChoiceField(choices=[m.value for m in MetricType], **kwargs)
 
 
 # --- input ------------------------------------------------------------------------------
@@ -103,27 +52,24 @@ class OutcomeEventInputSerializer(serializers.Serializer):
     metric_type = _metric_field()
     value = FiniteFloatField(min_value=-VALUE_LIMIT, max_value=VALUE_LIMIT)
     occurred_at = UTCDateTimeField(
-        required=False, help_text="ISO-8601; naive is UTC; defaults to now."
+        required=False,
+        help_text="ISO-8601; naive is UTC; defaults to now; at most 5 minutes in the future.",
     )
-    metadata = MetadataField(required=False, help_text="Any JSON object.")
+    metadata = JSONObjectField(required=False)
 
 
 class RoiInputSerializer(serializers.Serializer):
     domain = _text_field()
     hours_saved_per_success = FiniteFloatField(min_value=0, max_value=ROI_MAX_RATE)
     cost_per_hour_usd = FiniteFloatField(min_value=0, max_value=ROI_MAX_RATE)
-    window_days = WholeNumberField(
+    window_days = StrictIntegerField(
         required=False, default=30, min_value=1, max_value=ROI_MAX_WINDOW_DAYS
     )
 
 
 # --- query parameters ---------------------------------------------------------------------
-
-
-class TenantQuerySerializer(serializers.Serializer):
-    tenant_id = serializers.CharField(
-        required=False, allow_blank=True, max_length=TEXT_MAX_LENGTH, help_text=TENANT_HELP
-    )
+# Views validate `request.query_params.dict()`: a plain dict, so an empty value (`?limit=`)
+# reaches the field and is a 400 instead of DRF's "absent" for form-like input.
 
 
 class EventListQuerySerializer(TenantQuerySerializer):
@@ -132,7 +78,7 @@ class EventListQuerySerializer(TenantQuerySerializer):
     metric_type = _metric_field(required=False)
     since = UTCDateTimeField(required=False, help_text="occurred_at at or after (ISO-8601).")
     until = UTCDateTimeField(required=False, help_text="occurred_at at or before (ISO-8601).")
-    limit = WholeNumberField(required=False, default=50, min_value=1, max_value=1000)
+    limit = QueryIntegerField(required=False, default=50, min_value=1, max_value=1000)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         since, until = attrs.get("since"), attrs.get("until")
@@ -143,7 +89,7 @@ class EventListQuerySerializer(TenantQuerySerializer):
 
 class TrendQuerySerializer(TenantQuerySerializer):
     domain = _text_field(required=False)
-    window = WholeNumberField(required=False, default=20, min_value=1, max_value=1000)
+    window = QueryIntegerField(required=False, default=20, min_value=1, max_value=1000)
 
 
 class TrendPathSerializer(serializers.Serializer):
@@ -151,13 +97,17 @@ class TrendPathSerializer(serializers.Serializer):
 
 
 class DashboardQuerySerializer(TrendQuerySerializer):
-    recent_limit = WholeNumberField(required=False, default=10, min_value=0, max_value=100)
+    recent_limit = QueryIntegerField(required=False, default=10, min_value=0, max_value=100)
 
 
 class IdempotencyKeySerializer(serializers.Serializer):
-    key = serializers.CharField(
-        min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH, trim_whitespace=False
-    )
+    """The `Idempotency-Key` header: 1-255 characters; an empty header is a 400 (not absent),
+    as the schema's `minLength: 1` says. Errors are named after the header."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            IDEMPOTENCY_HEADER: StrictCharField(min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+        }
 
 
 # --- output -------------------------------------------------------------------------------

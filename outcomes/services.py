@@ -2,8 +2,19 @@
 
 State lives in memory, per tenant (`index.TenantOutcomes`), behind one lock. `tenant_id`
 is keyword-only everywhere: a string limits a call to that tenant, `None` means an
-operator reading every tenant. Retention keeps at most `OUTCOMES_MAX_EVENTS_PER_TENANT`
-events per tenant, evicting the oldest by occurred_at.
+operator reading every tenant.
+
+Bounds per tenant (settings, defaults in brackets): `OUTCOMES_MAX_EVENTS_PER_TENANT`
+[10,000] events and `OUTCOMES_MAX_BYTES_PER_TENANT` [64 MiB] of events and keys, the
+oldest events by occurred_at evicted first; `OUTCOMES_MAX_IDEMPOTENCY_KEYS` [10,000]
+live keys, each kept 24 h and never dropped earlier (a new keyed write past the cap,
+or a write that eviction cannot make room for, is a 429 `quota_exceeded`).
+
+Worst case per tenant at the defaults: `WORST_CASE_BYTES_PER_TENANT`, the 64 MiB budget
+(67.1 MB). Bytes are counted at or above what CPython really holds: an event is
+`index.RECORD_OVERHEAD_BYTES` (3,000) + its metadata as compact JSON (at most 16 KiB,
+stored as bytes, never as parsed objects) + its two texts; a key ~270 bytes. So a tenant
+keeps its 10,000 events when they are small, about 3,500 at the largest metadata.
 """
 
 from __future__ import annotations
@@ -17,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+
+from agent33_core.errors import DomainError, QuotaExceeded
 
 from .domain import (
     DOMAIN_ALL,
@@ -34,10 +47,11 @@ from .domain import (
     roi_report,
     week_over_week,
 )
-from .idempotency import IdempotencyStore
+from .idempotency import key_bytes
 from .index import (
     MetricSeries,
     RangeTotals,
+    StoredEvent,
     Tally,
     TenantOutcomes,
     duration_key,
@@ -48,8 +62,12 @@ from .index import (
 )
 
 DEFAULT_MAX_EVENTS_PER_TENANT = 10_000
-DEFAULT_IDEMPOTENCY_KEYS_PER_TENANT = 10_000
+DEFAULT_MAX_IDEMPOTENCY_KEYS = 10_000
+DEFAULT_MAX_BYTES_PER_TENANT = 64 * 1024 * 1024
+# A write evicts in the same locked step, so what a tenant holds never exceeds its budget.
+WORST_CASE_BYTES_PER_TENANT = DEFAULT_MAX_BYTES_PER_TENANT
 IDEMPOTENCY_TTL = timedelta(hours=24)
+MAX_FUTURE_SKEW = timedelta(minutes=5)
 HEALTHY_WITHIN = timedelta(hours=24)
 WEEK = timedelta(days=7)
 TOP_FAILURE_MODES = 10
@@ -68,6 +86,10 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+class OccurredInTheFuture(DomainError):
+    """`occurred_at` later than the service's clock allows (400 invalid)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
     """What `record_event` did: the event, and whether it is new (False on a keyed retry)."""
@@ -83,33 +105,42 @@ class OutcomesService:
         self,
         *,
         max_events_per_tenant: int | None = None,
-        idempotency_keys_per_tenant: int | None = None,
+        max_idempotency_keys: int | None = None,
+        max_bytes_per_tenant: int | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         # None reads the setting at each write, so a test's settings override applies.
         self._max_events_per_tenant = max_events_per_tenant
+        self._max_idempotency_keys = max_idempotency_keys
+        self._max_bytes_per_tenant = max_bytes_per_tenant
         self._clock = clock
         self._lock = threading.Lock()
         self._tenants: dict[str, TenantOutcomes] = {}
         self._sequence = itertools.count(1)
-        self._idempotency = IdempotencyStore(
-            ttl=IDEMPOTENCY_TTL,
-            max_keys=idempotency_keys_per_tenant
-            or getattr(
-                settings,
-                "OUTCOMES_IDEMPOTENCY_KEYS_PER_TENANT",
-                DEFAULT_IDEMPOTENCY_KEYS_PER_TENANT,
-            ),
-        )
 
     @property
     def max_events_per_tenant(self) -> int:
-        configured = self._max_events_per_tenant
-        if configured is None:
-            configured = getattr(
-                settings, "OUTCOMES_MAX_EVENTS_PER_TENANT", DEFAULT_MAX_EVENTS_PER_TENANT
-            )
-        return max(1, configured)
+        return _cap(
+            self._max_events_per_tenant,
+            "OUTCOMES_MAX_EVENTS_PER_TENANT",
+            DEFAULT_MAX_EVENTS_PER_TENANT,
+        )
+
+    @property
+    def max_idempotency_keys(self) -> int:
+        return _cap(
+            self._max_idempotency_keys,
+            "OUTCOMES_MAX_IDEMPOTENCY_KEYS",
+            DEFAULT_MAX_IDEMPOTENCY_KEYS,
+        )
+
+    @property
+    def max_bytes_per_tenant(self) -> int:
+        return _cap(
+            self._max_bytes_per_tenant,
+            "OUTCOMES_MAX_BYTES_PER_TENANT",
+            DEFAULT_MAX_BYTES_PER_TENANT,
+        )
 
     # --- writes ---------------------------------------------------------------------
 
@@ -125,8 +156,16 @@ class OutcomesService:
         metadata: Mapping[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> RecordedEvent:
-        """Store one event; a repeated idempotency key returns its first event instead."""
+        """Store one event; a repeated idempotency key returns its first event instead.
+
+        Refused, storing nothing: `occurred_at` more than 5 minutes ahead of the clock (400);
+        a new key when the tenant holds its cap of live keys, or an event the tenant's byte
+        budget cannot make room for by evicting (429).
+        """
         now = self._clock()
+        occurred = as_utc(occurred_at) if occurred_at is not None else now
+        if occurred > now + MAX_FUTURE_SKEW:
+            raise OccurredInTheFuture("occurred_at: Must not be more than 5 minutes in the future.")
         event = OutcomeEvent(
             id=new_event_id(),
             tenant_id=tenant_id,
@@ -134,24 +173,44 @@ class OutcomesService:
             event_type=event_type,
             metric_type=metric_type,
             value=value,
-            occurred_at=as_utc(occurred_at) if occurred_at is not None else now,
+            occurred_at=occurred,
             metadata=dict(metadata or {}),
         )
+        stored = StoredEvent(event)
         key = time_key(event.occurred_at)
-        cap = self.max_events_per_tenant
+        max_events, max_keys, max_bytes = (
+            self.max_events_per_tenant,
+            self.max_idempotency_keys,
+            self.max_bytes_per_tenant,
+        )
         with self._lock:
-            if idempotency_key is not None:
-                first = self._idempotency.lookup(tenant_id=tenant_id, key=idempotency_key, now=now)
-                if first is not None:
-                    return RecordedEvent(event=first, created=False)
-                self._idempotency.remember(
-                    tenant_id=tenant_id, key=idempotency_key, event=event, now=now
-                )
             tenant = self._tenants.get(tenant_id)
+            if tenant is not None:
+                tenant.expire_keys(now - IDEMPOTENCY_TTL)
+            needed = stored.size
+            if idempotency_key is not None:
+                first = tenant.keys.get(idempotency_key) if tenant is not None else None
+                if first is not None:
+                    return RecordedEvent(event=first.to_event(), created=False)
+                if tenant is not None and len(tenant.keys) >= max_keys:
+                    raise QuotaExceeded(
+                        f"This tenant holds {max_keys} idempotency keys younger than 24 hours; "
+                        "a new key is refused until the oldest expires (retry without a key "
+                        "to record anyway)."
+                    )
+                needed += key_bytes(idempotency_key)
+            held = tenant.bytes - tenant.evictable_bytes if tenant is not None else 0
+            if held + needed > max_bytes:
+                raise QuotaExceeded(
+                    "This tenant's live idempotency keys hold its whole outcomes byte budget "
+                    f"({max_bytes} bytes); retry when they expire."
+                )
             if tenant is None:
                 tenant = self._tenants[tenant_id] = TenantOutcomes()
-            tenant.add((key, next(self._sequence)), event)
-            while len(tenant) > cap:
+            if idempotency_key is not None:
+                tenant.remember_key(idempotency_key, stored, now)
+            tenant.add((key, next(self._sequence)), stored)
+            while len(tenant) and (len(tenant) > max_events or tenant.bytes > max_bytes):
                 tenant.evict_oldest()
         return RecordedEvent(event=event, created=True)
 
@@ -333,6 +392,12 @@ class OutcomesService:
         for tally in tallies:
             merged.merge(tally)
         return merged
+
+
+def _cap(configured: int | None, setting: str, default: int) -> int:
+    if configured is None:
+        configured = getattr(settings, setting, default)
+    return max(1, int(configured))
 
 
 def _totals(series: list[MetricSeries], start_us: int, end_us: int) -> RangeTotals:

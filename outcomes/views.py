@@ -24,6 +24,8 @@ from rest_framework.response import Response
 from .domain import MetricType
 from .renderers import model_renderers
 from .serializers import (
+    IDEMPOTENCY_HEADER,
+    IDEMPOTENCY_KEY_MAX_LENGTH,
     DashboardQuerySerializer,
     DashboardSerializer,
     EventListQuerySerializer,
@@ -44,18 +46,29 @@ READ = "outcomes:read"
 WRITE = "outcomes:write"
 TAGS = ["outcomes"]
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    name="Idempotency-Key",
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    name=IDEMPOTENCY_HEADER,
     location=OpenApiParameter.HEADER,
     required=False,
+    type={"type": "string", "minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
     description="Retrying with the same key (same tenant, within 24 h) returns the first "
-    "event with 200 instead of recording it again.",
+    "event with 200 instead of recording it again. A key is never forgotten before 24 h; "
+    "a tenant holding OUTCOMES_MAX_IDEMPOTENCY_KEYS (10,000) live keys gets a 429 "
+    "`quota_exceeded` for a new one. An empty header is a 400.",
 )
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
     """`data` validated by the class's shared instance; a ValidationError becomes a 400."""
     return _shared_instance(serializer_class).run_validation(data)
+
+
+def validated_query(
+    serializer_class: type[serializers.Serializer], request: Request
+) -> dict[str, Any]:
+    """The query string validated as a plain dict: an empty value (`?limit=`) is a 400,
+    where DRF would treat form-like input's empty value as absent."""
+    return validated(serializer_class, request.query_params.dict())
 
 
 @functools.cache
@@ -93,23 +106,29 @@ class OutcomeEventViewSet(OutcomesViewSet):
         tags=TAGS,
         summary="Record an outcome event",
         description="Stamped with the caller's tenant. `value` must be a JSON number of at "
-        "most 1e15 in magnitude (no NaN or Infinity), `metadata` a JSON object. With an "
+        "most 1e15 in magnitude (no NaN or Infinity), `metadata` a JSON object of at most "
+        "16 KiB serialized, `occurred_at` at most 5 minutes in the future. With an "
         "`Idempotency-Key`, a retry (same tenant, within 24 h) returns the first event with "
         "200 instead of recording it twice.",
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_PARAMETER],
         request=OutcomeEventInputSerializer,
         responses={
             201: OutcomeEventSerializer,
             200: OpenApiResponse(
                 OutcomeEventSerializer, description="A retry: the event first recorded."
             ),
+            429: OpenApiResponse(
+                description="`quota_exceeded`: a new Idempotency-Key while the tenant holds "
+                "OUTCOMES_MAX_IDEMPOTENCY_KEYS live keys, or no room in the tenant's byte "
+                "budget that evicting events could make."
+            ),
         },
     )
     def create(self, request: Request) -> Response:
         data = validated(OutcomeEventInputSerializer, request.data)
-        key = request.headers.get("Idempotency-Key")
+        key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is not None:
-            key = validated(IdempotencyKeySerializer, {"key": key})["key"]
+            key = validated(IdempotencyKeySerializer, {IDEMPOTENCY_HEADER: key})[IDEMPOTENCY_HEADER]
         recorded = get_outcomes_service().record_event(
             tenant_id=writing_tenant(request),
             domain=data["domain"],
@@ -135,7 +154,7 @@ class OutcomeEventViewSet(OutcomesViewSet):
         responses=OutcomeEventSerializer(many=True),
     )
     def list(self, request: Request) -> Response:
-        query = validated(EventListQuerySerializer, request.query_params)
+        query = validated_query(EventListQuerySerializer, request)
         metric = query.get("metric_type")
         events = get_outcomes_service().list_events(
             tenant_id=reading_tenant(request, query.get("tenant_id")),
@@ -177,7 +196,7 @@ class OutcomeTrendViewSet(OutcomesViewSet):
     )
     def retrieve(self, request: Request, metric_type: str) -> Response:
         metric = validated(TrendPathSerializer, {"metric_type": metric_type})["metric_type"]
-        query = validated(TrendQuerySerializer, request.query_params)
+        query = validated_query(TrendQuerySerializer, request)
         trend = get_outcomes_service().compute_trend(
             tenant_id=reading_tenant(request, query.get("tenant_id")),
             metric_type=MetricType(metric),
@@ -204,7 +223,7 @@ class OutcomeInsightViewSet(OutcomesViewSet):
     )
     @action(detail=False, methods=["get"])
     def dashboard(self, request: Request) -> Response:
-        query = validated(DashboardQuerySerializer, request.query_params)
+        query = validated_query(DashboardQuerySerializer, request)
         dashboard = get_outcomes_service().dashboard(
             tenant_id=reading_tenant(request, query.get("tenant_id")),
             domain=query.get("domain"),
@@ -226,7 +245,7 @@ class OutcomeInsightViewSet(OutcomesViewSet):
     )
     @action(detail=False, methods=["post"])
     def roi(self, request: Request) -> Response:
-        query = validated(TenantQuerySerializer, request.query_params)
+        query = validated_query(TenantQuerySerializer, request)
         data = validated(RoiInputSerializer, request.data)
         report = get_outcomes_service().compute_roi(
             tenant_id=reading_tenant(request, query.get("tenant_id")),

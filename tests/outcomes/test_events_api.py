@@ -117,7 +117,9 @@ def test_domain_of_exactly_200_chars_is_accepted(tenant_a):
     assert tenant_a.post(EVENTS, {**VALID, "domain": "x" * 200}, format="json").status_code == 201
 
 
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+@pytest.mark.parametrize(
+    "literal", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1" + "0" * 400]
+)
 def test_non_finite_values_are_400_never_500(tenant_a, literal):
     raw = RAW_EVENT.replace("VALUE", literal)
     response = tenant_a.generic("POST", EVENTS, raw, content_type="application/json")
@@ -402,7 +404,7 @@ def test_values_up_to_1e15_in_magnitude_are_accepted(tenant_a, value):
     assert tenant_a.post(EVENTS, {**VALID, "value": value}, format="json").status_code == 201
 
 
-@pytest.mark.parametrize("value", [1.0000001e15, -1e16, 1e308, 10**400])
+@pytest.mark.parametrize("value", [1.0000001e15, -1e16, 1e308])
 def test_values_beyond_1e15_are_400(tenant_a, value):
     response = tenant_a.post(EVENTS, {**VALID, "value": value}, format="json")
     assert response.status_code == 400

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agent33_core.errors import QuotaExceeded
 from outcomes.domain import MetricType, TrendDirection
-from outcomes.idempotency import IdempotencyStore
 from outcomes.services import OutcomesService
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -216,19 +216,29 @@ def test_idempotency_key_expires_after_24_hours():
     assert later.event.id != first.event.id
 
 
-def test_idempotency_store_is_per_tenant_and_bounded():
-    store = IdempotencyStore(ttl=timedelta(hours=24), max_keys=3)
-    events = {}
-    service = OutcomesService(clock=FixedClock())
-    for n in range(5):
-        events[n] = record(service, value=float(n))
-        store.remember(tenant_id="t1", key=f"k{n}", event=events[n], now=NOW)
-    assert len(store) == 3
-    assert store.lookup(tenant_id="t1", key="k0", now=NOW) is None  # the oldest went first
-    assert store.lookup(tenant_id="t1", key="k4", now=NOW) is events[4]
-    assert store.lookup(tenant_id="t2", key="k4", now=NOW) is None
-    assert store.lookup(tenant_id="t1", key="k4", now=NOW + timedelta(hours=25)) is None
-    assert len(store) == 0
+def test_live_idempotency_keys_are_never_forgotten_and_a_new_key_past_the_cap_is_refused():
+    clock = FixedClock()
+    service = OutcomesService(max_idempotency_keys=3, clock=clock)
+    first = record(service, idempotency_key="k0")
+    for n in range(1, 3):
+        record(service, idempotency_key=f"k{n}")
+    clock.now = NOW + timedelta(minutes=1)
+    with pytest.raises(QuotaExceeded):
+        record(service, idempotency_key="k3")
+    retry = service.record_event(
+        tenant_id="t1",
+        domain="support",
+        event_type="run",
+        metric_type=MetricType.SUCCESS_RATE,
+        value=1.0,
+        idempotency_key="k0",
+    )
+    assert (retry.created, retry.event.id) == (False, first.id)
+    assert service.count_events(tenant_id="t1") == 3
+    record(service, tenant="t2", idempotency_key="k3")  # another tenant has its own cap
+    clock.now = NOW + timedelta(hours=24)
+    assert record(service, idempotency_key="k3").id  # the first three expired
+    assert service.count_events(tenant_id="t1") == 4
 
 
 def test_eight_threads_recording_250_events_each_store_exactly_2000():
