@@ -2,6 +2,7 @@
 
 Every error carries `http_status` and `error_code`; the project's error handler turns it
 into `{"detail", "code"}` JSON. The sources under `operations/sources/` raise these too.
+A message quotes client text only through `shown()`, so it never echoes invalid text.
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
+
+from agent33_core.errors import DomainError
+from agent33_core.jsonsafety import is_valid_text
+
+SHOWN_TEXT_MAX_CHARS = 80
 
 
 class ControlAction(StrEnum):
@@ -27,6 +33,11 @@ class ProcessType(StrEnum):
     IMPROVEMENT_INTAKE = "improvement_intake"
     WORKFLOW = "workflow"
     MULTIMODAL_REQUEST = "multimodal_request"
+
+
+# The states contract §4 gives a multimodal request: the hub accepts them in `?status=`
+# whether or not the multimodal app is installed.
+MULTIMODAL_REQUEST_STATES = ("pending", "processing", "completed", "failed", "cancelled")
 
 
 class IncludeKey(StrEnum):
@@ -50,7 +61,7 @@ class ControlRecord(BaseModel):
     to_status: str
 
 
-class OperationsError(Exception):
+class OperationsError(DomainError):
     http_status = 400
     error_code = "invalid"
 
@@ -70,10 +81,19 @@ class UnsupportedAction(OperationsError):
     error_code = "unsupported_action"
 
 
+def shown(text: str) -> str:
+    """`text` as an error message may quote it: valid Unicode, at most 80 characters."""
+    if not is_valid_text(text):
+        return "(not valid text)"
+    if len(text) > SHOWN_TEXT_MAX_CHARS:
+        return text[: SHOWN_TEXT_MAX_CHARS - 1] + "…"
+    return text
+
+
 def transition(
     lifecycle: Mapping[str, frozenset[str]], *, noun: str, current: str, target: str
 ) -> str:
     """`target` when the lifecycle allows `current -> target`, else a 409 naming the state."""
     if target not in lifecycle.get(current, frozenset()):
-        raise InvalidTransition(f"Cannot move {noun} from '{current}' to '{target}'.")
+        raise InvalidTransition(f"Cannot move {noun} from '{shown(current)}' to '{shown(target)}'.")
     return target

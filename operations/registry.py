@@ -59,6 +59,10 @@ class ProcessSource(Protocol):
     `apply_control` raises the source's own domain errors (they carry `http_status`
     and `error_code`, e.g. 409 `invalid_transition`). Pages must come from indexes of
     live (or per-status) records, never from a scan of the finished history.
+
+    Entries need not put `tenant_id` in `metadata`: the hub adds it to every entry.
+    Optional: a source whose states are not among contract §5's may declare them as
+    `statuses: frozenset[str]`, so the hub's `?status=` accepts them too.
     """
 
     process_type: str  # "multimodal_request"

@@ -6,16 +6,34 @@ reads every tenant (None) or narrows with `?tenant_id=`, and writes as tenant ""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 from rest_framework.request import Request
 
+from agent33_core.fields import TenantQuerySerializer
 
-class TenantQuerySerializer(serializers.Serializer):
-    tenant_id = serializers.CharField(
-        required=False,
-        max_length=200,
-        help_text="Operators only: narrow the read to one tenant (ignored for tenant principals).",
-    )
+EMPTY_QUERY_VALUE = "May not be empty."
+
+
+class StrictQuery(TenantQuerySerializer):
+    """agent33_core's `?tenant_id=`, plus contract §1's rule that a query value is never empty.
+
+    DRF treats `?limit=` like an absent parameter (the default applies); the contract
+    makes it a 400, for every declared parameter of every query of this app.
+    """
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        getlist = getattr(data, "getlist", None)
+        empty = {
+            name: [EMPTY_QUERY_VALUE]
+            for name in self.fields
+            if name in data
+            and any(value == "" for value in (getlist(name) if getlist else [data[name]]))
+        }
+        if empty:
+            raise serializers.ValidationError(empty)
+        return super().to_internal_value(data)
 
 
 def read_tenant(request: Request, narrowed: str | None = None) -> str | None:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from .serializers import ControlInput, HubOutput, HubQuery, ProcessDetailOutput
 from .services import get_operations_service
-from .tenancy import TenantQuerySerializer, actor, read_tenant
+from .tenancy import StrictQuery, actor, read_tenant
 
 _NOT_FOUND = OpenApiResponse(
     description="No such process (unknown id prefix), or another tenant's."
@@ -62,11 +62,11 @@ class ProcessViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="operations_processes_retrieve",
         tags=["operations"],
-        parameters=[ID_PARAMETER, TenantQuerySerializer],
+        parameters=[ID_PARAMETER, StrictQuery],
         responses={200: ProcessDetailOutput, 404: _NOT_FOUND},
     )
     def retrieve(self, request: Request, pk: str) -> Response:
-        query = TenantQuerySerializer(data=request.query_params)
+        query = StrictQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         detail = get_operations_service().detail(
             tenant_id=read_tenant(request, query.validated_data.get("tenant_id")), process_id=pk

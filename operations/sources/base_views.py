@@ -30,6 +30,10 @@ V = TypeVar("V", bound="SourceViewSet")
 REFUSED_BY_LIFECYCLE = OpenApiResponse(
     description="The lifecycle refuses it (`invalid_transition`)."
 )
+QUOTA_EXCEEDED = OpenApiResponse(
+    description="The tenant's store for this source is full of live records "
+    "(`quota_exceeded`); nothing was stored."
+)
 
 
 # No docstring: drf-spectacular would publish it as the description of every operation.
@@ -37,7 +41,8 @@ class SourceViewSet(viewsets.ViewSet):
     get_service: ClassVar[Callable[[], LifecycleService[Any]]]  # staticmethod(get_X_service)
     list_query: ClassVar[type[serializers.Serializer]]  # tenant_id, limit, lifecycle filter
     create_input: ClassVar[type[serializers.Serializer]]
-    output: ClassVar[type[serializers.Serializer]]
+    output: ClassVar[type[serializers.Serializer]]  # detail, create and transition bodies
+    list_output: ClassVar[type[serializers.Serializer] | None] = None  # default `output`
     status_query_field: ClassVar[str] = "status"  # the list query field that filters status
 
     def list(self, request: Request) -> Response:
@@ -48,7 +53,10 @@ class SourceViewSet(viewsets.ViewSet):
             status=query.validated_data.get(self.status_query_field),
             limit=query.validated_data["limit"],
         )
-        return Response(self.output([r.model_dump() for r in records], many=True).data)
+        service = self.get_service()
+        return Response(
+            self.list_serializer()([service.list_item(r) for r in records], many=True).data
+        )
 
     def create(self, request: Request) -> Response:
         data = self.create_input(data=request.data)
@@ -56,11 +64,19 @@ class SourceViewSet(viewsets.ViewSet):
         record = self.get_service().create(
             tenant_id=write_tenant(request), fields=dict(data.validated_data)
         )
-        return Response(self.output(record.model_dump()).data, status=status.HTTP_201_CREATED)
+        return self.record_response(record, code=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         record = self.get_service().get(tenant_id=read_tenant(request), record_id=pk)
-        return Response(self.output(record.model_dump()).data)
+        return self.record_response(record)
+
+    def record_response(self, record: Any, code: int = status.HTTP_200_OK) -> Response:
+        """One record in full (`output`), as detail, create and transitions answer."""
+        return Response(self.output(self.get_service().detail_item(record)).data, status=code)
+
+    @classmethod
+    def list_serializer(cls) -> type[serializers.Serializer]:
+        return cls.list_output or cls.output
 
 
 @dataclass(frozen=True)
@@ -92,13 +108,13 @@ class SourceSchema:
                 operation_id=f"{self.operation_prefix}_list",
                 tags=[self.tag],
                 parameters=[viewset.list_query],
-                responses={200: viewset.output(many=True)},
+                responses={200: viewset.list_serializer()(many=True)},
             ),
             create=extend_schema(
                 operation_id=f"{self.operation_prefix}_create",
                 tags=[self.tag],
                 request=viewset.create_input,
-                responses={201: viewset.output},
+                responses={201: viewset.output, 429: QUOTA_EXCEEDED},
             ),
             retrieve=extend_schema(
                 operation_id=f"{self.operation_prefix}_retrieve",

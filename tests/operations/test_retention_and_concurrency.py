@@ -1,4 +1,4 @@
-"""Bounded memory (finished records capped per tenant) and atomic controls under threads."""
+"""Bounded memory (records capped per tenant, finished evicted first) and atomic controls."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.operations.helpers import control, create_budget, create_run, create_
 
 
 def test_finished_records_are_capped_per_tenant_and_live_ones_kept(settings, t1, t2):
-    settings.OPERATIONS_MAX_FINISHED_PER_TENANT = 3
+    settings.OPERATIONS_MAX_RECORDS_PER_TENANT = 5  # live and finished together
     running = [create_trace(t1, f"live-{i}") for i in range(2)]
     finished = []
     for i in range(5):
@@ -31,7 +31,7 @@ def test_finished_records_are_capped_per_tenant_and_live_ones_kept(settings, t1,
 
 
 def test_workflow_runs_are_capped_too(settings, t1):
-    settings.OPERATIONS_MAX_FINISHED_PER_TENANT = 2
+    settings.OPERATIONS_MAX_RECORDS_PER_TENANT = 3
     live = create_run(t1, "live")
     done = [create_run(t1, f"done-{i}", status="completed") for i in range(4)]
     kept = {r["id"] for r in t1.get("/v1/workflows/executions/").json()}

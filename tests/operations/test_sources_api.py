@@ -93,7 +93,7 @@ def test_trace_list_filters_by_status_newest_first_and_bounds_limit(t1):
     [
         ("/v1/traces/", {}, "task_id"),
         ("/v1/traces/", {"task_id": ["x"]}, "task_id"),
-        ("/v1/autonomy/budgets/", {"task_id": "t"}, "agent_id"),
+        ("/v1/autonomy/budgets/", {"task_id": "t", "agent_id": 7}, "agent_id"),
         ("/v1/autonomy/budgets/", {"task_id": "t", "agent_id": "a", "limits": [1]}, "limits"),
         ("/v1/improvements/intakes/", {"title": "x", "urgency": "now"}, "urgency"),
         ("/v1/improvements/intakes/", {"title": "x", "research_type": "gut"}, "research_type"),

@@ -40,8 +40,8 @@ BUDGET_CONTROLS: dict[str, dict[str, str]] = {
 class AutonomyBudget(BaseModel):
     id: str
     tenant_id: str
-    task_id: str
-    agent_id: str
+    task_id: str = ""  # both optional, as in AGENT33
+    agent_id: str = ""
     description: str = ""
     limits: dict[str, Any] = Field(default_factory=dict)
     state: BudgetState

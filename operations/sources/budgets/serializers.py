@@ -4,32 +4,40 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from operations.tenancy import TenantQuerySerializer
+from agent33_core.fields import (
+    JSONObjectField,
+    QueryIntegerField,
+    StrictCharField,
+    StrictChoiceField,
+)
+from operations.tenancy import StrictQuery
 
 from .domain import BudgetState
 
 _STATES = [s.value for s in BudgetState]
+_OPTIONAL = {"required": False, "allow_blank": True, "default": ""}
 
 
 class BudgetCreateInput(serializers.Serializer):
-    task_id = serializers.CharField(max_length=200)
-    agent_id = serializers.CharField(max_length=200)
-    description = serializers.CharField(
-        max_length=4000, required=False, allow_blank=True, default=""
-    )
-    limits = serializers.DictField(
-        required=False, default=dict, help_text='Free-form limits, e.g. {"max_tokens": 1000}.'
+    task_id = StrictCharField(max_length=200, **_OPTIONAL)
+    agent_id = StrictCharField(max_length=200, **_OPTIONAL)
+    description = StrictCharField(max_length=4000, **_OPTIONAL)
+    limits = JSONObjectField(
+        required=False,
+        default=dict,
+        help_text='Free-form limits, e.g. {"max_tokens": 1000}; at most '
+        "AGENT33_MAX_JSON_FIELD_BYTES (16 KiB) serialized.",
     )
 
 
 class BudgetTransitionInput(serializers.Serializer):
-    to_state = serializers.ChoiceField(choices=_STATES)
-    approved_by = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    to_state = StrictChoiceField(choices=_STATES)
+    approved_by = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
-class BudgetListQuery(TenantQuerySerializer):
-    state = serializers.ChoiceField(choices=_STATES, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+class BudgetListQuery(StrictQuery):
+    state = StrictChoiceField(choices=_STATES, required=False)
+    limit = QueryIntegerField(min_value=1, max_value=500, default=50)
 
 
 class BudgetOutput(serializers.Serializer):

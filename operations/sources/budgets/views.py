@@ -46,4 +46,4 @@ class BudgetViewSet(SourceViewSet):
             to_state=data.validated_data["to_state"],
             approved_by=data.validated_data.get("approved_by"),
         )
-        return Response(BudgetOutput(budget.model_dump()).data)
+        return self.record_response(budget)

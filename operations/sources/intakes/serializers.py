@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from operations.tenancy import TenantQuerySerializer
+from agent33_core.fields import (
+    QueryIntegerField,
+    StrictCharField,
+    StrictChoiceField,
+)
+from operations.tenancy import StrictQuery
 
 from .domain import IntakeStatus, ResearchType, Urgency
 
@@ -12,23 +17,21 @@ _STATUSES = [s.value for s in IntakeStatus]
 
 
 class IntakeCreateInput(serializers.Serializer):
-    title = serializers.CharField(max_length=300)
-    summary = serializers.CharField(max_length=8000, required=False, allow_blank=True, default="")
-    research_type = serializers.ChoiceField(
+    title = StrictCharField(max_length=300)
+    summary = StrictCharField(max_length=8000, required=False, allow_blank=True, default="")
+    research_type = StrictChoiceField(
         choices=[r.value for r in ResearchType], default=ResearchType.EXTERNAL.value
     )
-    urgency = serializers.ChoiceField(
-        choices=[u.value for u in Urgency], default=Urgency.MEDIUM.value
-    )
+    urgency = StrictChoiceField(choices=[u.value for u in Urgency], default=Urgency.MEDIUM.value)
 
 
 class IntakeTransitionInput(serializers.Serializer):
-    to_status = serializers.ChoiceField(choices=_STATUSES)
+    to_status = StrictChoiceField(choices=_STATUSES)
 
 
-class IntakeListQuery(TenantQuerySerializer):
-    status = serializers.ChoiceField(choices=_STATUSES, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+class IntakeListQuery(StrictQuery):
+    status = StrictChoiceField(choices=_STATUSES, required=False)
+    limit = QueryIntegerField(min_value=1, max_value=500, default=50)
 
 
 class IntakeOutput(serializers.Serializer):

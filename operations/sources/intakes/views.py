@@ -42,4 +42,4 @@ class IntakeViewSet(SourceViewSet):
         intake = get_intakes_service().transition(
             tenant_id=read_tenant(request), record_id=pk, target=data.validated_data["to_status"]
         )
-        return Response(IntakeOutput(intake.model_dump()).data)
+        return self.record_response(intake)

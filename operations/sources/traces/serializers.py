@@ -4,50 +4,58 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from operations.tenancy import TenantQuerySerializer
+from agent33_core.fields import (
+    FiniteFloatField,
+    JSONObjectField,
+    QueryIntegerField,
+    StrictCharField,
+    StrictChoiceField,
+)
+from operations.tenancy import StrictQuery
 
 from .domain import FINAL_TRACE_STATUSES, TraceStatus
 
-_TEXT = {"max_length": 200, "required": False, "allow_blank": True, "default": ""}
+_OPTIONAL = {"required": False, "allow_blank": True, "default": ""}
+_TEXT = {"max_length": 200, **_OPTIONAL}
+_LONG_TEXT = {"max_length": 4000, **_OPTIONAL}
 
 
 class TraceCreateInput(serializers.Serializer):
-    task_id = serializers.CharField(max_length=200)
-    session_id = serializers.CharField(**_TEXT)
-    run_id = serializers.CharField(**_TEXT)
-    agent_id = serializers.CharField(**_TEXT)
-    agent_role = serializers.CharField(**_TEXT)
-    model = serializers.CharField(**_TEXT)
+    task_id = StrictCharField(max_length=200)
+    session_id = StrictCharField(**_TEXT)
+    run_id = StrictCharField(**_TEXT)
+    agent_id = StrictCharField(**_TEXT)
+    agent_role = StrictCharField(**_TEXT)
+    model = StrictCharField(**_TEXT)
 
 
 class TraceActionInput(serializers.Serializer):
-    step_id = serializers.CharField(max_length=200)
-    action_id = serializers.CharField(max_length=200)
-    tool = serializers.CharField(**_TEXT)
-    status = serializers.CharField(max_length=64, required=False, default="success")
-    duration_ms = serializers.FloatField(min_value=0, max_value=1e12, required=False, default=0.0)
-    input_summary = serializers.CharField(
-        max_length=4000, **{"required": False, "allow_blank": True, "default": ""}
+    step_id = StrictCharField(max_length=200)
+    action_id = StrictCharField(max_length=200)
+    tool = StrictCharField(**_TEXT)
+    status = StrictCharField(
+        max_length=64,
+        required=False,
+        default="success",
+        help_text="The action's own outcome, free text (e.g. success, retried).",
     )
-    output_summary = serializers.CharField(
-        max_length=4000, **{"required": False, "allow_blank": True, "default": ""}
-    )
-    metadata = serializers.DictField(required=False, default=dict)
+    duration_ms = FiniteFloatField(min_value=0, max_value=1e12, required=False, default=0.0)
+    input_summary = StrictCharField(**_LONG_TEXT)
+    output_summary = StrictCharField(**_LONG_TEXT)
+    metadata = JSONObjectField(required=False, default=dict)
 
 
 class TraceCompleteInput(serializers.Serializer):
-    status = serializers.ChoiceField(
+    status = StrictChoiceField(
         choices=sorted(FINAL_TRACE_STATUSES), required=False, default=TraceStatus.COMPLETED.value
     )
-    failure_code = serializers.CharField(**_TEXT)
-    failure_message = serializers.CharField(
-        max_length=4000, required=False, allow_blank=True, default=""
-    )
+    failure_code = StrictCharField(**_TEXT)
+    failure_message = StrictCharField(**_LONG_TEXT)
 
 
-class TraceListQuery(TenantQuerySerializer):
-    status = serializers.ChoiceField(choices=[s.value for s in TraceStatus], required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
+class TraceListQuery(StrictQuery):
+    status = StrictChoiceField(choices=[s.value for s in TraceStatus], required=False)
+    limit = QueryIntegerField(min_value=1, max_value=500, default=50)
 
 
 class TraceActionOutput(serializers.Serializer):
@@ -62,7 +70,9 @@ class TraceActionOutput(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
 
 
-class TraceOutput(serializers.Serializer):
+class TraceListItemOutput(serializers.Serializer):
+    """A trace in a list: `action_count` instead of the actions (the detail has them)."""
+
     id = serializers.CharField()
     tenant_id = serializers.CharField()
     task_id = serializers.CharField()
@@ -74,8 +84,14 @@ class TraceOutput(serializers.Serializer):
     status = serializers.ChoiceField(choices=[s.value for s in TraceStatus])
     failure_code = serializers.CharField()
     failure_message = serializers.CharField()
-    actions = TraceActionOutput(many=True)
+    action_count = serializers.IntegerField()
     started_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+
+class TraceOutput(TraceListItemOutput):
+    """The whole trace, with its actions in the order recorded."""
+
+    actions = TraceActionOutput(many=True)

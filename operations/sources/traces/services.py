@@ -30,6 +30,8 @@ class TracesService(LifecycleService[Trace]):
     lifecycle = TRACE_LIFECYCLE
     live_statuses = TRACE_LIVE_STATUSES
     controls = TRACE_CONTROLS
+    nested_field = "actions"
+    nested_count_field = "action_count"
 
     def record_action(
         self, *, tenant_id: str | None, trace_id: str, fields: dict[str, Any]
@@ -38,11 +40,7 @@ class TracesService(LifecycleService[Trace]):
             trace = self._visible(trace_id, tenant_id)
             self._require_running(trace, "record an action on")
             action = TraceAction(recorded_at=utc_now(), **fields)
-            self._store.put(
-                trace.model_copy(
-                    update={"actions": [*trace.actions, action], "updated_at": action.recorded_at}
-                )
-            )
+            self._append_item(trace, action, updated_at=action.recorded_at)
             return action
 
     def complete(
@@ -73,7 +71,7 @@ class TracesService(LifecycleService[Trace]):
     @staticmethod
     def _require_running(trace: Trace, verb: str) -> None:
         if trace.status != TraceStatus.RUNNING:
-            raise InvalidTransition(f"Cannot {verb} a trace that is '{trace.status}'.")
+            raise InvalidTransition(f"Cannot {verb} a trace that is '{trace.status.value}'.")
 
     def entry_metadata(self, record: Trace) -> dict[str, Any]:
         return {

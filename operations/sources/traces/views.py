@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from operations.sources.base_views import SourceSchema, SourceViewSet
+from operations.sources.base_views import QUOTA_EXCEEDED, SourceSchema, SourceViewSet
 from operations.tenancy import read_tenant
 
 from .serializers import (
@@ -16,6 +16,7 @@ from .serializers import (
     TraceActionOutput,
     TraceCompleteInput,
     TraceCreateInput,
+    TraceListItemOutput,
     TraceListQuery,
     TraceOutput,
 )
@@ -23,6 +24,10 @@ from .services import get_traces_service
 
 SCHEMA = SourceSchema(tag="traces", operation_prefix="traces", noun="trace", id_prefix="trace")
 _NOT_RUNNING = OpenApiResponse(description="The trace is not running (`invalid_transition`).")
+_NOT_RUNNING_OR_FULL = OpenApiResponse(
+    description="The trace is not running, or already holds "
+    "OPERATIONS_MAX_ACTIONS_PER_TRACE actions (`invalid_transition`)."
+)
 
 
 @SCHEMA.standard_actions
@@ -31,6 +36,7 @@ class TraceViewSet(SourceViewSet):
     list_query = TraceListQuery
     create_input = TraceCreateInput
     output = TraceOutput
+    list_output = TraceListItemOutput
     scope_map = {
         "list": "workflows:read",
         "retrieve": "workflows:read",
@@ -42,7 +48,12 @@ class TraceViewSet(SourceViewSet):
     @SCHEMA.record_action(
         "traces_actions_create",
         request=TraceActionInput,
-        responses={201: TraceActionOutput, 404: SCHEMA.not_found, 409: _NOT_RUNNING},
+        responses={
+            201: TraceActionOutput,
+            404: SCHEMA.not_found,
+            409: _NOT_RUNNING_OR_FULL,
+            429: QUOTA_EXCEEDED,
+        },
     )
     @action(detail=True, methods=["post"])
     def actions(self, request: Request, pk: str) -> Response:
@@ -67,4 +78,4 @@ class TraceViewSet(SourceViewSet):
         trace = get_traces_service().complete(
             tenant_id=read_tenant(request), trace_id=pk, **data.validated_data
         )
-        return Response(TraceOutput(trace.model_dump()).data)
+        return self.record_response(trace)

@@ -27,6 +27,8 @@ class WorkflowRunsService(LifecycleService[WorkflowRun]):
     lifecycle = WORKFLOW_LIFECYCLE
     live_statuses = WORKFLOW_LIVE_STATUSES
     controls: dict[str, dict[str, str]] = {}
+    nested_field = "events"
+    nested_count_field = "event_count"
 
     def create(self, *, tenant_id: str, fields: dict[str, Any]) -> WorkflowRun:
         """The producer reports the run's status and, optionally, when it started."""
@@ -39,10 +41,7 @@ class WorkflowRunsService(LifecycleService[WorkflowRun]):
     ) -> StepEvent:
         event = StepEvent(step_id=step_id, type=type, at=at or utc_now())
         with self._lock:
-            run = self._visible(run_id, tenant_id)
-            self._store.put(
-                run.model_copy(update={"events": [*run.events, event], "updated_at": utc_now()})
-            )
+            self._append_item(self._visible(run_id, tenant_id), event, updated_at=utc_now())
         return event
 
     def live_records(self, *, tenant_id: str | None, since: datetime) -> list[WorkflowRun]:

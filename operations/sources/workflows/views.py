@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from operations.sources.base_views import SourceSchema, SourceViewSet
+from operations.sources.base_views import QUOTA_EXCEEDED, SourceSchema, SourceViewSet
 from operations.tenancy import read_tenant
 
 from .serializers import (
     StepEventInput,
     StepEventOutput,
     WorkflowRunCreateInput,
+    WorkflowRunListItemOutput,
     WorkflowRunListQuery,
     WorkflowRunOutput,
 )
@@ -26,6 +28,11 @@ SCHEMA = SourceSchema(
     id_prefix="wfrun",
 )
 
+_RUN_FULL = OpenApiResponse(
+    description="The run already holds OPERATIONS_MAX_ACTIONS_PER_TRACE events "
+    "(`invalid_transition`)."
+)
+
 
 @SCHEMA.standard_actions
 class WorkflowRunViewSet(SourceViewSet):
@@ -33,6 +40,7 @@ class WorkflowRunViewSet(SourceViewSet):
     list_query = WorkflowRunListQuery
     create_input = WorkflowRunCreateInput
     output = WorkflowRunOutput
+    list_output = WorkflowRunListItemOutput
     scope_map = {
         "list": "workflows:read",
         "retrieve": "workflows:read",
@@ -43,7 +51,12 @@ class WorkflowRunViewSet(SourceViewSet):
     @SCHEMA.record_action(
         "workflows_executions_events_create",
         request=StepEventInput,
-        responses={201: StepEventOutput, 404: SCHEMA.not_found},
+        responses={
+            201: StepEventOutput,
+            404: SCHEMA.not_found,
+            409: _RUN_FULL,
+            429: QUOTA_EXCEEDED,
+        },
     )
     @action(detail=True, methods=["post"])
     def events(self, request: Request, pk: str) -> Response:
