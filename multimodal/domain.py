@@ -13,6 +13,9 @@ from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent33_core import errors as core_errors
+from agent33_core.errors import DomainError
+
 
 class Modality(StrEnum):
     SPEECH_TO_TEXT = "speech_to_text"
@@ -66,36 +69,28 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid4().hex[:16]}"
 
 
-class MultimodalError(Exception):
-    """Base of the app's errors; the project's handler reads the two class attributes."""
-
-    http_status = 400
-    error_code = "invalid"
+class MultimodalError(DomainError):
+    """Base of the app's errors; each takes its status and code from `agent33_core`'s."""
 
 
 class InvalidInput(MultimodalError):
-    http_status = 400
-    error_code = "invalid"
+    pass  # 400 `invalid`, from DomainError
 
 
 class PolicyViolation(MultimodalError):
-    http_status = 400
     error_code = "policy_violation"
 
 
-class NotFound(MultimodalError):
-    http_status = 404
-    error_code = "not_found"
+class NotFound(MultimodalError, core_errors.NotFound):
+    pass
 
 
-class InvalidTransition(MultimodalError):
-    http_status = 409
-    error_code = "invalid_transition"
+class InvalidTransition(MultimodalError, core_errors.InvalidTransition):
+    pass
 
 
-class UnsupportedAction(MultimodalError):
-    http_status = 409
-    error_code = "unsupported_action"
+class UnsupportedAction(MultimodalError, core_errors.UnsupportedAction):
+    pass
 
 
 def transition(current: RequestState, target: RequestState) -> RequestState:

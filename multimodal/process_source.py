@@ -27,6 +27,7 @@ def _entry(record: MultimodalRequest) -> ProcessEntry:
         name=record.modality.value or record.id,
         tenant_id=record.tenant_id,
         metadata={
+            "tenant_id": record.tenant_id,
             "requested_by": record.requested_by,
             "input_artifact_bytes": record.input_artifact_bytes,
             "result_id": record.result_id,

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from agent33_core.fields import (
+    QueryIntegerField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    TenantQuerySerializer,
+)
+
 from .domain import (
     DEFAULT_MAX_ARTIFACT_BYTES,
     DEFAULT_MAX_TEXT_CHARS,
@@ -21,40 +30,12 @@ STATE_CHOICES = [s.value for s in RequestState]
 RESULT_STATE_CHOICES = [s.value for s in ResultState]
 
 
-class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers instead of turning them into text."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """Only JSON true/false: `"yes"` or `1` are type errors, not booleans."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """Only JSON integers in the body (no `"5"`, `5.0` or `true`)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class MultimodalRequestCreateSerializer(serializers.Serializer):
-    modality = serializers.ChoiceField(choices=MODALITY_CHOICES)
+    modality = StrictChoiceField(choices=MODALITY_CHOICES)
     input_text = StrictCharField(
         required=False,
         allow_blank=True,
         default="",
-        trim_whitespace=False,
         help_text="Text to speak (text_to_speech) or a prompt; at most the policy's "
         "max_text_chars.",
     )
@@ -68,7 +49,6 @@ class MultimodalRequestCreateSerializer(serializers.Serializer):
     )
     input_artifact_base64 = StrictCharField(
         required=False,
-        trim_whitespace=False,
         help_text="The artifact (audio or image) as strict base64; at most the policy's "
         "max_artifact_bytes once decoded. Never echoed back.",
     )
@@ -128,12 +108,13 @@ class MultimodalRequestSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class MultimodalRequestListQuerySerializer(serializers.Serializer):
-    modality = serializers.ChoiceField(choices=MODALITY_CHOICES, required=False)
-    state = serializers.ChoiceField(choices=STATE_CHOICES, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=500, default=50)
-    tenant_id = serializers.CharField(
-        required=False, max_length=200, help_text="Operators only: narrow to one tenant."
+class MultimodalRequestListQuerySerializer(TenantQuerySerializer):
+    """`?modality=&state=&limit=&tenant_id=`: an empty value is a 400, never ignored."""
+
+    modality = StrictChoiceField(choices=MODALITY_CHOICES, required=False)
+    state = StrictChoiceField(choices=STATE_CHOICES, required=False)
+    limit = QueryIntegerField(
+        min_value=1, max_value=500, default=50, help_text="Default 50, 1-500 (never clamped)."
     )
 
 
@@ -167,7 +148,7 @@ class TenantPolicySerializer(serializers.Serializer):
         min_value=1, max_value=MAX_TIMEOUT_SECONDS_LIMIT, default=DEFAULT_MAX_TIMEOUT_SECONDS
     )
     allowed_modalities = serializers.ListField(
-        child=serializers.ChoiceField(choices=MODALITY_CHOICES),
+        child=StrictChoiceField(choices=MODALITY_CHOICES),
         allow_empty=True,
         max_length=len(MODALITY_CHOICES) * 4,
         default=lambda: list(MODALITY_CHOICES),

@@ -5,11 +5,16 @@ outside the lock, in a daemon worker thread the caller waits for at most the req
 timeout; its outcome is then committed through the lifecycle map, so a request cancelled
 meanwhile stays cancelled and the late output is dropped.
 
-Memory is bounded per tenant (`MULTIMODAL_MAX_REQUESTS_PER_TENANT`, default 10,000):
-creating past the cap evicts the tenant's earliest-finished non-live request (completed,
-failed or cancelled) with its result and output artifact; live requests (pending,
-processing) are never evicted, and a tenant whose stored requests are all live gets a
-400 `policy_violation` instead.
+Memory is bounded per tenant in records (`MULTIMODAL_MAX_REQUESTS_PER_TENANT`, 10,000)
+and in bytes (`MULTIMODAL_MAX_BYTES_PER_TENANT`, 64 MiB). A request costs
+`RECORD_OVERHEAD_BYTES` plus the UTF-8 bytes of its texts, its input artifact, and what
+its runs produced (error message, result as JSON, output artifact); a request that may
+still run (pending, processing, failed) holds at least `run_reserve` for that last part,
+so a failed run always fits. Making room evicts the tenant's earliest-finished request
+(completed, failed or cancelled) with its result and output artifact; live requests
+(pending, processing) are never evicted. When the live ones alone leave no room, a new
+request is a 429 `quota_exceeded` and nothing is evicted or stored; a successful run
+whose output cannot fit ends `failed` instead (its output dropped, retry allowed).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import base64
 import binascii
 import heapq
 import itertools
+import json
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +35,10 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from agent33_core.errors import QuotaExceeded
+from agent33_core.fields import json_size
+from agent33_core.jsonsafety import is_valid_text, json_problem
+
 from .adapters.base import Adapter, AdapterError, AdapterInput, AdapterOutput
 from .domain import (
     ARTIFACT_ID_PREFIX,
@@ -35,6 +46,7 @@ from .domain import (
     LIVE_STATES,
     REQUEST_ID_PREFIX,
     RESULT_ID_PREFIX,
+    TRANSITIONS,
     InvalidInput,
     InvalidTransition,
     Modality,
@@ -50,8 +62,26 @@ from .domain import (
 )
 
 DEFAULT_MAX_REQUESTS_PER_TENANT = 10_000
+DEFAULT_MAX_BYTES_PER_TENANT = 64 * 1024 * 1024
+# What a stored request, and a stored result, cost besides their texts, JSON and artifacts:
+# fixed fields, index entries and Python objects (about 1.8 KiB each, measured with
+# tracemalloc), rounded up, so the byte cap bounds the process's real memory.
+RECORD_OVERHEAD_BYTES = 2048
+RESULT_OVERHEAD_BYTES = 2048
+# Adapter errors are cut to this many characters, so a failed run fits `run_reserve`.
+ERROR_MESSAGE_MAX_CHARS = 1000
+# A failed run's share of `run_reserve` besides the adapter path: the error twice (record
+# and result metadata, at most 4,000 bytes each), the result's ids and times, its overhead.
+FAILED_RUN_BYTES = 12 * 1024
+OUTPUT_MAX_DEPTH = 32
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f]")
 NEEDS_TEXT = frozenset({Modality.TEXT_TO_SPEECH})
 NEEDS_ARTIFACT = frozenset({Modality.SPEECH_TO_TEXT, Modality.VISION_ANALYSIS})
+# States a request may still run from, or is running in: they keep room for a failed run.
+RUNNABLE_STATES = frozenset(
+    {RequestState.PROCESSING}
+    | {state for state, targets in TRANSITIONS.items() if RequestState.PROCESSING in targets}
+)
 
 
 def _now() -> datetime:
@@ -68,25 +98,36 @@ class _Artifact:
 
 @dataclass(slots=True)
 class _Entry:
-    """A stored request with what clients never see: its input bytes and run count."""
+    """A stored request with what clients never see: its input bytes, run count and cost.
+
+    `fixed_bytes` is what the request costs whatever its runs do; `result_bytes` is its
+    result as JSON plus its output artifact; `cost` is what the tenant's totals hold for it.
+    """
 
     seq: int
     record: MultimodalRequest
     input_artifact: bytes | None
+    fixed_bytes: int
     attempts: int = 0
     last_run_completed_at: datetime | None = None
     result: MultimodalResult | None = None
+    result_bytes: int = 0
     output_artifact_ids: list[str] = field(default_factory=list)
+    cost: int = 0
 
 
 @dataclass(slots=True)
 class _Tenant:
-    """One tenant's requests, in creation order, plus an id index per state."""
+    """One tenant's requests, in creation order, an id index per state, the finished ones
+    in the order they finished (eviction order), and the bytes they hold."""
 
     requests: dict[str, _Entry] = field(default_factory=dict)
     by_state: dict[RequestState, dict[str, None]] = field(
         default_factory=lambda: {state: {} for state in RequestState}
     )
+    finished: dict[str, None] = field(default_factory=dict)
+    bytes: int = 0
+    live_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +142,21 @@ class MultimodalService:
         *,
         adapter_paths: dict[str, str],
         max_requests_per_tenant: int = DEFAULT_MAX_REQUESTS_PER_TENANT,
+        max_bytes_per_tenant: int = DEFAULT_MAX_BYTES_PER_TENANT,
     ) -> None:
         if max_requests_per_tenant < 1:
             raise ImproperlyConfigured("MULTIMODAL_MAX_REQUESTS_PER_TENANT must be at least 1.")
+        if max_bytes_per_tenant < 1:
+            raise ImproperlyConfigured("MULTIMODAL_MAX_BYTES_PER_TENANT must be at least 1.")
         self._lock = threading.Lock()
         self._max_per_tenant = max_requests_per_tenant
+        self._max_bytes = max_bytes_per_tenant
         self._adapters = {m: _load_adapter(m, adapter_paths) for m in Modality}
         self._adapter_paths = {m: adapter_paths[m.value] for m in Modality}
+        # The most a failed run can add: it names its adapter in the result's metadata.
+        self._run_reserve = FAILED_RUN_BYTES + max(
+            _utf8_len(path) for path in self._adapter_paths.values()
+        )
         self._tenants: dict[str, _Tenant] = {}
         self._tenant_of: dict[str, str] = {}  # request id -> tenant id, for O(1) lookups
         self._artifacts: dict[str, _Artifact] = {}
@@ -194,8 +243,13 @@ class MultimodalService:
                     f"The artifact has {len(artifact)} bytes, over the policy's "
                     f"max_artifact_bytes of {policy.max_artifact_bytes}."
                 )
-            tenant = self._tenants.setdefault(tenant_id, _Tenant())
-            self._make_room(tenant)
+            fixed_bytes = RECORD_OVERHEAD_BYTES + sum(
+                map(_utf8_len, (tenant_id, input_text, input_artifact_id, requested_by))
+            )
+            fixed_bytes += len(artifact) if artifact is not None else 0
+            tenant = self._tenants.get(tenant_id) or _Tenant()
+            self._make_room(tenant, fixed_bytes + self._run_reserve)  # 429: nothing stored
+            self._tenants[tenant_id] = tenant
             now = _now()
             record = MultimodalRequest(
                 id=new_id(REQUEST_ID_PREFIX),
@@ -210,9 +264,12 @@ class MultimodalService:
                 updated_at=now,
             )
             self._seq += 1
-            tenant.requests[record.id] = _Entry(self._seq, record, artifact)
+            entry = _Entry(self._seq, record, artifact, fixed_bytes)
+            entry.cost = self._cost_of(entry)
+            tenant.requests[record.id] = entry
             tenant.by_state[record.state][record.id] = None
             self._tenant_of[record.id] = tenant_id
+            _account(tenant, entry, +1)
             return record
 
     def get_request(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
@@ -317,9 +374,9 @@ class MultimodalService:
     def _finish(
         self, entry: _Entry, attempt: int, started_at: datetime, outcome: _RunOutcome
     ) -> MultimodalRequest:
-        target = RequestState.FAILED if outcome.output is None else RequestState.COMPLETED
         with self._lock:
             record = entry.record
+            target = RequestState.FAILED if outcome.output is None else RequestState.COMPLETED
             try:
                 transition(record.state, target)
             except InvalidTransition:
@@ -327,21 +384,55 @@ class MultimodalService:
                 # output is dropped and the record stays as it is.
                 return record
             completed_at = _now()
+            result, artifact = self._result_of(record, attempt, started_at, completed_at, outcome)
+            size = _result_bytes(result, artifact)
+            if outcome.output is not None and not self._room_for_output(entry, size):
+                outcome = _RunOutcome(None, self._no_room_message(entry, size))
+                target = RequestState.FAILED
+                result, artifact = self._result_of(
+                    record, attempt, started_at, completed_at, outcome
+                )
+                size = _result_bytes(result, artifact)
             entry.last_run_completed_at = completed_at
-            self._drop_result(entry)
-            entry.result = self._result_of(entry, attempt, started_at, completed_at, outcome)
-            return self._move(entry, target, result_id=entry.result.id, error_message=outcome.error)
+            self._drop_result(entry)  # the previous run's; the totals follow in `_move`
+            entry.result = result
+            entry.result_bytes = size
+            if artifact is not None:
+                self._artifacts[result.output_artifact_id] = artifact
+                entry.output_artifact_ids.append(result.output_artifact_id)
+            return self._move(entry, target, result_id=result.id, error_message=outcome.error)
+
+    def _room_for_output(self, entry: _Entry, result_bytes: int) -> bool:
+        """Make room for a completed run's result by evicting finished requests, earliest
+        finished first; False (evicting nothing) when the live requests leave too little.
+
+        A failed run never needs this: its record and result fit in `run_reserve`."""
+        tenant = self._tenants[entry.record.tenant_id]
+        cost_after = entry.fixed_bytes + result_bytes  # completed: no reserve any more
+        if tenant.live_bytes - entry.cost + cost_after > self._max_bytes:
+            return False
+        while tenant.bytes - entry.cost + cost_after > self._max_bytes:
+            self._evict(tenant, next(iter(tenant.finished)))
+        return True
+
+    def _no_room_message(self, entry: _Entry, result_bytes: int) -> str:
+        tenant = self._tenants[entry.record.tenant_id]
+        return (
+            f"The output ({result_bytes} bytes) does not fit the tenant's multimodal storage: "
+            f"live requests hold {tenant.live_bytes} of its {self._max_bytes} bytes "
+            f"(MULTIMODAL_MAX_BYTES_PER_TENANT). Retry once some have finished or been "
+            f"cancelled."
+        )
 
     def _result_of(
         self,
-        entry: _Entry,
+        record: MultimodalRequest,
         attempt: int,
         started_at: datetime,
         completed_at: datetime,
         outcome: _RunOutcome,
-    ) -> MultimodalResult:
-        """The result of one run; an output artifact is stored under its own id."""
-        record = entry.record
+    ) -> tuple[MultimodalResult, _Artifact | None]:
+        """The result of one run and its output artifact (named by the result, not stored)."""
         result = MultimodalResult(
             id=new_id(RESULT_ID_PREFIX),
             request_id=record.id,
@@ -353,35 +444,49 @@ class MultimodalService:
         output = outcome.output
         if output is None:
             result.metadata["error"] = outcome.error
-            return result
+            return result, None
         result.output_text = output.output_text
         result.output_data = dict(output.output_data)
         result.metadata.update(output.metadata)
-        if output.output_artifact is not None:
-            artifact_id = new_id(ARTIFACT_ID_PREFIX)
-            self._artifacts[artifact_id] = _Artifact(
-                record.tenant_id,
-                record.id,
-                output.output_artifact_content_type or "application/octet-stream",
-                output.output_artifact,
-            )
-            entry.output_artifact_ids.append(artifact_id)
-            result.output_artifact_id = artifact_id
-            result.output_data.setdefault("output_artifact_id", artifact_id)
-        return result
+        if output.output_artifact is None:
+            return result, None
+        artifact_id = new_id(ARTIFACT_ID_PREFIX)
+        result.output_artifact_id = artifact_id
+        result.output_data.setdefault("output_artifact_id", artifact_id)
+        artifact = _Artifact(
+            record.tenant_id,
+            record.id,
+            output.output_artifact_content_type or "application/octet-stream",
+            output.output_artifact,
+        )
+        return result, artifact
 
     def _move(self, entry: _Entry, target: RequestState, **changes: Any) -> MultimodalRequest:
-        """The one state change, judged by the lifecycle map, keeping the indexes true.
+        """The one state change, judged by the lifecycle map, keeping indexes and byte
+        totals true.
 
         Records are immutable: a change stores a new one, so readers share them safely.
         """
         record = entry.record
         transition(record.state, target)
         tenant = self._tenants[record.tenant_id]
+        _account(tenant, entry, -1)
         del tenant.by_state[record.state][record.id]
         tenant.by_state[target][record.id] = None
+        tenant.finished.pop(record.id, None)
+        if target not in LIVE_STATES:
+            tenant.finished[record.id] = None  # finishing again moves it to the end
         entry.record = record.model_copy(update={"state": target, "updated_at": _now(), **changes})
+        entry.cost = self._cost_of(entry)
+        _account(tenant, entry, +1)
         return entry.record
+
+    def _cost_of(self, entry: _Entry) -> int:
+        """Bytes the entry holds; one that may still run keeps room for a failed run."""
+        produced = _utf8_len(entry.record.error_message) + entry.result_bytes
+        if entry.record.state in RUNNABLE_STATES:
+            produced = max(produced, self._run_reserve)
+        return entry.fixed_bytes + produced
 
     def _find(self, tenant_id: str | None, request_id: str) -> _Entry:
         owner = self._tenant_of.get(request_id)
@@ -401,24 +506,29 @@ class MultimodalService:
             if modality is None or entry.record.modality is modality:
                 yield entry
 
-    def _make_room(self, tenant: _Tenant) -> None:
-        while len(tenant.requests) >= self._max_per_tenant:
-            oldest = [
-                next(iter(tenant.by_state[state]))
-                for state in (RequestState.COMPLETED, RequestState.FAILED, RequestState.CANCELLED)
-                if tenant.by_state[state]
-            ]
-            if not oldest:
-                raise PolicyViolation(
-                    f"The tenant already has {len(tenant.requests)} live requests, the "
-                    f"per-tenant cap; execute or cancel some first."
-                )
-            victim = min(oldest, key=lambda rid: tenant.requests[rid].seq)
-            self._evict(tenant, victim)
+    def _make_room(self, tenant: _Tenant, cost: int) -> None:
+        """Room for one more request of `cost` bytes, evicting finished requests earliest
+        finished first; `QuotaExceeded` (evicting nothing) when live ones leave too little."""
+        live_count = len(tenant.requests) - len(tenant.finished)
+        if live_count >= self._max_per_tenant:
+            raise QuotaExceeded(
+                f"The tenant already has {live_count} live requests, the per-tenant cap "
+                f"(MULTIMODAL_MAX_REQUESTS_PER_TENANT); execute or cancel some first."
+            )
+        if tenant.live_bytes + cost > self._max_bytes:
+            raise QuotaExceeded(
+                f"This request needs {cost} bytes of multimodal storage and the tenant's live "
+                f"requests hold {tenant.live_bytes} of its {self._max_bytes} bytes "
+                f"(MULTIMODAL_MAX_BYTES_PER_TENANT); execute or cancel some first."
+            )
+        while len(tenant.requests) >= self._max_per_tenant or tenant.bytes + cost > self._max_bytes:
+            self._evict(tenant, next(iter(tenant.finished)))
 
     def _evict(self, tenant: _Tenant, request_id: str) -> None:
         entry = tenant.requests.pop(request_id)
+        _account(tenant, entry, -1)
         del tenant.by_state[entry.record.state][request_id]
+        del tenant.finished[request_id]
         del self._tenant_of[request_id]
         self._drop_result(entry)
 
@@ -427,6 +537,57 @@ class MultimodalService:
             self._artifacts.pop(artifact_id, None)
         entry.output_artifact_ids.clear()
         entry.result = None
+        entry.result_bytes = 0
+
+
+def _account(tenant: _Tenant, entry: _Entry, sign: int) -> None:
+    """Add (+1) or remove (-1) the entry's cost from its tenant's byte totals."""
+    tenant.bytes += sign * entry.cost
+    if entry.record.state in LIVE_STATES:
+        tenant.live_bytes += sign * entry.cost
+
+
+def _result_bytes(result: MultimodalResult, artifact: _Artifact | None) -> int:
+    artifact_bytes = len(artifact.data) if artifact is not None else 0
+    return RESULT_OVERHEAD_BYTES + json_size(result.model_dump(mode="json")) + artifact_bytes
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))
+
+
+def _safe_message(text: str) -> str:
+    """An error for the client: valid text, no control characters, at most 1,000 chars."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = _CONTROL_CHARACTERS.sub(" ", text)
+    if len(text) > ERROR_MESSAGE_MAX_CHARS:
+        text = text[: ERROR_MESSAGE_MAX_CHARS - 1] + "…"
+    return text
+
+
+def _output_problem(output: AdapterOutput) -> str | None:
+    """Why an adapter's output may not be stored (a later read could not render it)."""
+    if not isinstance(output.output_text, str) or not is_valid_text(output.output_text):
+        return "output_text is not valid text."
+    if output.output_artifact is not None and not isinstance(output.output_artifact, bytes):
+        return "output_artifact is not bytes."
+    if not isinstance(output.output_artifact_content_type, str) or not is_valid_text(
+        output.output_artifact_content_type
+    ):
+        return "output_artifact_content_type is not valid text."
+    for name in ("output_data", "metadata"):
+        value = getattr(output, name)
+        if not isinstance(value, dict):
+            return f"{name} is not a JSON object."
+        problem = json_problem(value, max_depth=OUTPUT_MAX_DEPTH)
+        if problem is None:
+            try:
+                json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+            except (TypeError, ValueError, RecursionError):
+                problem = "it holds values that are not JSON."
+        if problem is not None:
+            return f"{name}: {problem}"
+    return None
 
 
 def _by_seq(entry: _Entry) -> int:
@@ -468,9 +629,11 @@ def _run_bounded(adapter: Adapter, adapter_input: AdapterInput, timeout: int) ->
         try:
             box["output"] = adapter.run(adapter_input)
         except AdapterError as exc:
-            box["error"] = str(exc) or "The adapter failed."
+            box["error"] = _safe_message(str(exc)) or "The adapter failed."
         except Exception as exc:  # an adapter bug must fail the request, not the worker
-            box["error"] = f"The adapter failed unexpectedly: {type(exc).__name__}: {exc}"
+            box["error"] = _safe_message(
+                f"The adapter failed unexpectedly: {type(exc).__name__}: {exc}"
+            )
 
     worker = threading.Thread(
         target=work, name=f"multimodal-{adapter_input.request_id}", daemon=True
@@ -484,6 +647,9 @@ def _run_bounded(adapter: Adapter, adapter_input: AdapterInput, timeout: int) ->
     output = box.get("output")
     if not isinstance(output, AdapterOutput):
         return _RunOutcome(None, "The adapter returned no AdapterOutput.")
+    problem = _output_problem(output)
+    if problem is not None:
+        return _RunOutcome(None, f"The adapter returned output that cannot be stored: {problem}")
     return _RunOutcome(output, "")
 
 
@@ -500,6 +666,9 @@ def get_multimodal_service() -> MultimodalService:
                 adapter_paths=dict(settings.MULTIMODAL_ADAPTERS),
                 max_requests_per_tenant=getattr(
                     settings, "MULTIMODAL_MAX_REQUESTS_PER_TENANT", DEFAULT_MAX_REQUESTS_PER_TENANT
+                ),
+                max_bytes_per_tenant=getattr(
+                    settings, "MULTIMODAL_MAX_BYTES_PER_TENANT", DEFAULT_MAX_BYTES_PER_TENANT
                 ),
             )
         return _service

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from agent33_core.tenancy import is_operator
+from agent33_core.views import KitViewSet
 
 from .domain import Modality, RequestState, TenantPolicy
 from .serializers import (
@@ -23,17 +26,11 @@ TAGS = ["multimodal"]
 NOT_FOUND = OpenApiResponse(description="No such request, or another tenant's (`not_found`).")
 
 
-def caller_tenant(request: Request) -> str | None:
-    """`None` for an operator (every tenant), else the tenant principal's own tenant."""
-    tenant_id = getattr(request, "tenant_id", None)
-    return tenant_id or None
-
-
 def _request_body(record) -> dict:
     return MultimodalRequestSerializer(record.model_dump()).data
 
 
-class MultimodalRequestViewSet(viewsets.ViewSet):
+class MultimodalRequestViewSet(KitViewSet):
     """Multimodal requests: create, read, execute, cancel, and the result of a run."""
 
     lookup_field = "id"
@@ -57,9 +54,16 @@ class MultimodalRequestViewSet(viewsets.ViewSet):
                 description="Invalid input (`invalid`), or the tenant policy refuses the "
                 "request (`policy_violation`; the detail names the rule)."
             ),
+            429: OpenApiResponse(
+                description="The tenant's live requests fill its request or byte cap "
+                "(`quota_exceeded`); nothing is stored. Finished requests are evicted "
+                "earliest finished first to make room, so this needs only live ones."
+            ),
         },
         description="Create a request; with `execute_now` (default) the adapter runs before "
-        "the answer, so the record comes back `completed` or `failed`.",
+        "the answer, so the record comes back `completed` or `failed`. The request counts "
+        "against the tenant's caps (`MULTIMODAL_MAX_REQUESTS_PER_TENANT`, "
+        "`MULTIMODAL_MAX_BYTES_PER_TENANT`: input artifact, texts and results).",
     )
     def create(self, request: Request) -> Response:
         body = MultimodalRequestCreateSerializer(data=request.data)
@@ -67,13 +71,13 @@ class MultimodalRequestViewSet(viewsets.ViewSet):
         data = body.validated_data
         service = get_multimodal_service()
         record = service.create_request(
-            tenant_id=request.tenant_id or "",
+            tenant_id=self.writing_tenant(),
             modality=Modality(data["modality"]),
             input_text=data["input_text"],
             input_artifact_id=data["input_artifact_id"],
             input_artifact_base64=data.get("input_artifact_base64"),
             requested_timeout_seconds=data.get("requested_timeout_seconds"),
-            requested_by=data.get("requested_by") or request.auth.sub,
+            requested_by=data.get("requested_by") or self.actor(),
         )
         if data["execute_now"]:
             record = service.execute(tenant_id=record.tenant_id, request_id=record.id)
@@ -84,17 +88,16 @@ class MultimodalRequestViewSet(viewsets.ViewSet):
         tags=TAGS,
         parameters=[MultimodalRequestListQuerySerializer],
         responses={200: MultimodalRequestSerializer(many=True)},
-        description="Newest first; `limit` default 50, 1-500.",
+        description="Newest first; `limit` default 50, 1-500. An empty or unknown query "
+        "value is a 400.",
     )
     def list(self, request: Request) -> Response:
-        query = MultimodalRequestListQuerySerializer(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF skips an empty `?limit=` in a QueryDict.
+        query = MultimodalRequestListQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        tenant_id = caller_tenant(request)
-        if tenant_id is None and params.get("tenant_id"):
-            tenant_id = params["tenant_id"]
         records = get_multimodal_service().list_requests(
-            tenant_id=tenant_id,
+            tenant_id=self.reading_tenant(params),
             modality=Modality(params["modality"]) if "modality" in params else None,
             state=RequestState(params["state"]) if "state" in params else None,
             limit=params["limit"],
@@ -108,7 +111,7 @@ class MultimodalRequestViewSet(viewsets.ViewSet):
     )
     def retrieve(self, request: Request, id: str) -> Response:
         record = get_multimodal_service().get_request(
-            tenant_id=caller_tenant(request), request_id=id
+            tenant_id=self.reading_tenant(), request_id=id
         )
         return Response(_request_body(record))
 
@@ -125,11 +128,12 @@ class MultimodalRequestViewSet(viewsets.ViewSet):
             ),
         },
         description="Run the adapter (from pending, or retry from failed); answers when "
-        "the run ends or times out.",
+        "the run ends or times out. Output that cannot fit the tenant's byte cap beside its "
+        "live requests (finished ones are evicted first) ends the run `failed`; retry later.",
     )
     @action(detail=True, methods=["post"])
     def execute(self, request: Request, id: str) -> Response:
-        record = get_multimodal_service().execute(tenant_id=caller_tenant(request), request_id=id)
+        record = get_multimodal_service().execute(tenant_id=self.reading_tenant(), request_id=id)
         return Response(_request_body(record))
 
     @extend_schema(
@@ -142,9 +146,7 @@ class MultimodalRequestViewSet(viewsets.ViewSet):
     )
     @action(detail=True, methods=["get"])
     def result(self, request: Request, id: str) -> Response:
-        result = get_multimodal_service().get_result(
-            tenant_id=caller_tenant(request), request_id=id
-        )
+        result = get_multimodal_service().get_result(tenant_id=self.reading_tenant(), request_id=id)
         return Response(MultimodalResultSerializer(result.model_dump()).data)
 
     @extend_schema(
@@ -161,7 +163,7 @@ class MultimodalRequestViewSet(viewsets.ViewSet):
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, id: str) -> Response:
-        record = get_multimodal_service().cancel(tenant_id=caller_tenant(request), request_id=id)
+        record = get_multimodal_service().cancel(tenant_id=self.reading_tenant(), request_id=id)
         return Response(_request_body(record))
 
 
@@ -174,7 +176,7 @@ OPERATOR_ONLY = OpenApiResponse(
 )
 
 
-class TenantPolicyViewSet(viewsets.ViewSet):
+class TenantPolicyViewSet(KitViewSet):
     """A tenant's multimodal policy: read by the tenant or an operator, written by operators."""
 
     scope_map = {
@@ -197,7 +199,7 @@ class TenantPolicyViewSet(viewsets.ViewSet):
     )
     def retrieve(self, request: Request, tenant_id: str) -> Response:
         policy = get_multimodal_service().get_policy(
-            tenant_id=caller_tenant(request), policy_tenant_id=tenant_id
+            tenant_id=self.reading_tenant(), policy_tenant_id=tenant_id
         )
         return Response(TenantPolicySerializer(policy.model_dump(mode="json")).data)
 
@@ -237,5 +239,5 @@ class TenantPolicyViewSet(viewsets.ViewSet):
 
 
 def _require_operator(request: Request) -> None:
-    if caller_tenant(request) is not None:
+    if not is_operator(getattr(request, "tenant_id", None)):
         raise PermissionDenied("Tenant policies can only be written by an operator.")

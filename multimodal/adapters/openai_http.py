@@ -3,7 +3,9 @@
 Base URL and key come from `MULTIMODAL_HTTP_BASE_URL` / `MULTIMODAL_HTTP_API_KEY`;
 models and voice from `MULTIMODAL_HTTP_{STT,TTS,VISION}_MODEL` and
 `MULTIMODAL_HTTP_TTS_VOICE` (defaults below). Every call carries the request's timeout,
-so a hanging provider ends the worker thread too.
+so a hanging provider ends the worker thread too, and reads at most
+`MULTIMODAL_HTTP_MAX_RESPONSE_BYTES` (32 MiB) of the answer, so a provider cannot make the
+process hold more than that for one run.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ DEFAULT_TTS_VOICE = "alloy"
 DEFAULT_VISION_MODEL = "gpt-4o-mini"
 DEFAULT_VISION_PROMPT = "Describe this image."
 PROVIDER = "openai-compatible"
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# Headers that describe the body on the wire, not the decoded bytes kept.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 _AUDIO_SIGNATURES = (
     (b"RIFF", "audio.wav", "audio/wav"),
@@ -55,6 +60,21 @@ def _image_content_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
+def _read_at_most(response: httpx.Response, limit: int, path: str) -> bytes:
+    """The decoded body, or `AdapterError` as soon as it passes `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise AdapterError(
+                f"Provider response from {path} is larger than "
+                f"MULTIMODAL_HTTP_MAX_RESPONSE_BYTES ({limit} bytes)."
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class OpenAIHTTPAdapter:
     """Shared plumbing: settings, one short-lived client per call, errors as `AdapterError`."""
 
@@ -66,9 +86,24 @@ class OpenAIHTTPAdapter:
 
     def _post(self, path: str, timeout_seconds: int, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        limit = int(
+            getattr(settings, "MULTIMODAL_HTTP_MAX_RESPONSE_BYTES", DEFAULT_MAX_RESPONSE_BYTES)
+        )
         try:
-            with httpx.Client(timeout=httpx.Timeout(timeout_seconds), headers=headers) as client:
-                response = client.post(f"{self.base_url}{path}", **kwargs)
+            with (
+                httpx.Client(timeout=httpx.Timeout(timeout_seconds), headers=headers) as client,
+                client.stream("POST", f"{self.base_url}{path}", **kwargs) as streamed,
+            ):
+                content = _read_at_most(streamed, limit, path)
+                response = httpx.Response(
+                    streamed.status_code,
+                    headers=[
+                        (k, v)
+                        for k, v in streamed.headers.items()
+                        if k.lower() not in _WIRE_HEADERS
+                    ],
+                    content=content,
+                )
         except httpx.TimeoutException as exc:
             raise AdapterError(
                 f"Provider request to {path} timed out after {timeout_seconds} s."

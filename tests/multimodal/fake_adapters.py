@@ -62,3 +62,24 @@ class CrashingAdapter:
 
     def run(self, request: AdapterInput) -> AdapterOutput:
         raise ZeroDivisionError("division by zero")
+
+
+class LongErrorAdapter:
+    """Fails with a long error of 4-byte characters, quotes and control characters."""
+
+    def run(self, request: AdapterInput) -> AdapterOutput:
+        raise AdapterError("\U0001d11e" * 5000 + '"\\' * 500 + "\x00\x07\n end")
+
+
+class UnstorableOutputAdapter:
+    """Returns output no read could render: a lone surrogate, NaN, bytes in a JSON field."""
+
+    def run(self, request: AdapterInput) -> AdapterOutput:
+        kind = request.input_text
+        if kind == "surrogate":
+            return AdapterOutput(output_text="broken \ud800 text")
+        if kind == "nan":
+            return AdapterOutput(output_data={"score": float("nan")})
+        if kind == "surrogate-key":
+            return AdapterOutput(metadata={"\udcff": 1})
+        return AdapterOutput(output_data={"raw": b"\xff\xfe"})

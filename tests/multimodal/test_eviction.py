@@ -49,9 +49,12 @@ def test_finished_requests_go_before_older_live_ones(writer, cap_of_three):
 def test_a_tenant_full_of_live_requests_is_refused_not_evicted(writer, cap_of_three):
     live = [create_tts(writer).json()["id"] for _ in range(3)]
     response = create_tts(writer)
-    assert response.status_code == 400
-    assert response.json()["code"] == "policy_violation"
-    assert "live requests" in response.json()["detail"]
+    assert response.status_code == 429
+    assert response.json() == {
+        "detail": "The tenant already has 3 live requests, the per-tenant cap "
+        "(MULTIMODAL_MAX_REQUESTS_PER_TENANT); execute or cancel some first.",
+        "code": "quota_exceeded",
+    }
     assert ids(writer) == live[::-1]
 
 

@@ -186,3 +186,17 @@ def test_unreachable_provider_fails_the_request(writer, settings):
     body = create_tts(writer, requested_timeout_seconds=2, execute_now=True).json()
     assert body["state"] == "failed"
     assert "/audio/speech" in body["error_message"]
+
+
+def test_a_provider_answer_over_the_response_cap_fails_the_request(writer, provider, settings):
+    settings.MULTIMODAL_HTTP_MAX_RESPONSE_BYTES = 1000  # the fake's WAV is 4,044 bytes
+    response = create_tts(writer, text="say this", execute_now=True)
+    assert response.status_code == 201
+    body = response.json()
+    assert body["state"] == "failed"
+    assert body["error_message"] == (
+        "Provider response from /audio/speech is larger than "
+        "MULTIMODAL_HTTP_MAX_RESPONSE_BYTES (1000 bytes)."
+    )
+    result = result_of(writer, body["id"])
+    assert (result["state"], result["output_artifact_id"]) == ("failed", "")

@@ -45,6 +45,7 @@ def test_live_processes_are_pending_and_processing_only(source, writer, other_te
     ]
     assert mine[0].started_at.isoformat().startswith(pending["created_at"][:19])
     assert mine[0].metadata == {
+        "tenant_id": "tenant-a",
         "requested_by": "alice",
         "input_artifact_bytes": 0,
         "result_id": "",
@@ -140,3 +141,17 @@ def test_step_activity_counts_adapter_runs(source, writer):
     assert [(s.step_id, s.action_count) for s in steps] == [("adapter", 1)]
     assert steps[0].completed_at is not None
     assert source.step_activity(tenant_id="tenant-b", process_id=done["id"]) == []
+
+
+def test_hub_entries_carry_the_tenant_in_their_metadata(writer, make_client):
+    created = create_tts(writer).json()
+    operator = make_client(["workflows:read"], sub="ops")
+    response = operator.get("/v1/operations/hub", {"include": "multimodal"})
+    assert response.status_code == 200
+    entries = response.json()["processes"]
+    assert [(e["id"], e["tenant_id"], e["metadata"]["tenant_id"]) for e in entries] == [
+        (created["id"], "tenant-a", "tenant-a")
+    ]
+    detail = operator.get(f"/v1/operations/processes/{created['id']}")
+    assert detail.status_code == 200
+    assert detail.json()["metadata"]["tenant_id"] == "tenant-a"
