@@ -1,21 +1,24 @@
 """One way to answer: a service's pydantic models are written to JSON once, by pydantic.
 
-A view returns `Response(model)` or `Response([model, ...])`; this renderer serializes
-them straight to bytes (no dict round trip, no DRF serializer at run time). Anything else
-(error bodies, plain dicts) is DRF's JSON as before. DRF serializers still describe the
-output for the schema, and a test holds models and serializers in agreement.
+A view returns `Response(model)` or `Response([model, ...])`; this renderer encodes them
+with pydantic-core straight to bytes (no dict round trip, no DRF serializer at run time).
+Anything else (error bodies, plain dicts) is DRF's JSON as before. DRF serializers still
+describe the output for the schema, and a test holds models and serializers in agreement.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pydantic_core
 from pydantic import BaseModel
 from rest_framework import renderers
 
 
-def model_json(model: BaseModel) -> bytes:
-    return model.__pydantic_serializer__.to_json(model)
+def is_model_data(data: Any) -> bool:
+    return isinstance(data, BaseModel) or (
+        isinstance(data, list) and all(isinstance(item, BaseModel) for item in data)
+    )
 
 
 class PydanticJSONRenderer(renderers.JSONRenderer):
@@ -25,8 +28,6 @@ class PydanticJSONRenderer(renderers.JSONRenderer):
         accepted_media_type: str | None = None,
         renderer_context: dict | None = None,
     ) -> bytes:
-        if isinstance(data, BaseModel):
-            return model_json(data)
-        if isinstance(data, list) and data and isinstance(data[0], BaseModel):
-            return b"[" + b",".join(model_json(item) for item in data) + b"]"
+        if is_model_data(data):
+            return pydantic_core.to_json(data)
         return super().render(data, accepted_media_type, renderer_context)

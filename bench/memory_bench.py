@@ -1,0 +1,418 @@
+"""Memory benchmark: does one tenant filled to every cap stay under the README's worst case?
+
+(issue 10 §2) In one process, for ONE tenant, through the public API (the Django test
+client with a real tenant token holding every tenant scope), fills each per-tenant store
+with maximal records until its caps bite (429 `quota_exceeded`, 409 at a per-record
+limit, or eviction), and keeps writing past the cap so eviction is exercised:
+
+- outcomes: events with ~16 KiB metadata (high-entropy strings, nothing interns),
+  200-character domain/event_type and a 255-character Idempotency-Key each, up to the
+  10,000 idempotency keys and past them;
+- traces: one running trace filled with actions (4,000-character summaries and ~16 KiB
+  metadata) until its cap or the byte cap, then completed traces with every text field
+  at its maximum length, past the byte cap;
+- budgets: drafts with 16 KiB `limits` and a 4,000-character description;
+- intakes: 300-character titles and 8,000-character summaries;
+- workflow runs: a run with 1,000 step events, then completed runs with maximal text;
+- control history: pause/resume of active budgets with 1,000-character reasons;
+- multimodal: executed text_to_speech (max input_text) and vision_analysis requests
+  with results, then pending vision_analysis requests carrying a ~5 MB noise PNG.
+
+Text fields use random characters outside the BMP: Python stores those at 4 bytes per
+character, as UTF-8 does, so a character-limited field costs the most memory.
+
+The count caps are reached where the byte caps do not bind first; the byte caps are
+what bound memory, and every store is driven past its byte cap.
+
+RSS (VmRSS from /proc/self/status) is read after gc.collect() and malloc_trim(0) (so
+freed-but-cached heap is not counted as kept) before the run and after each phase;
+a store's growth is the largest RSS seen during its phases minus the RSS before them.
+
+Targets: total growth <= README_WORST_CASE_BYTES, and each store's growth <= its own
+stated cap x 1.25 (CPython/glibc allocator slack: object headers, dict tables, arena
+fragmentation). Exit status 1 when a target is missed.
+
+Run: `.venv/bin/python bench/memory_bench.py` (or `make bench`).
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import gc
+import io
+import json
+import os
+import random
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agent33_site.settings")
+os.environ.setdefault("DJANGO_LOG_LEVEL", "ERROR")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.test import Client  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from agent33_site.security.tokens import issue_token  # noqa: E402
+
+MiB = 1024 * 1024
+
+# The worst case per tenant at default settings, as stated in README "Memory":
+# 64 MiB (outcomes) + 4 x 16 MiB (traces, budgets, intakes, workflow runs)
+# + 4 MiB (control history) + 64 MiB (multimodal) = 196 MiB.
+README_WORST_CASE_BYTES = 196 * 1024 * 1024
+STORE_SLACK = 1.25  # per-store allowance for CPython/glibc allocator overhead
+
+TENANT = "bench-memory-tenant"
+SCOPES = [
+    "outcomes:read",
+    "outcomes:write",
+    "workflows:read",
+    "workflows:write",
+    "workflows:execute",
+    "multimodal:read",
+    "multimodal:write",
+]
+JSON_FIELD_BYTES = settings.AGENT33_MAX_JSON_FIELD_BYTES
+OPS_BYTES = settings.OPERATIONS_MAX_BYTES_PER_TENANT
+OPS_RECORDS = settings.OPERATIONS_MAX_RECORDS_PER_TENANT
+
+_libc = ctypes.CDLL("libc.so.6") if sys.platform.startswith("linux") else None
+_rng = random.Random(10)
+# A pool of random non-BMP characters; slices of it are fresh, distinct strings.
+_POOL = "".join(chr(c) for c in _rng.choices(range(0x10000, 0x2FFFF), k=1 << 20))
+
+
+def rss() -> int:
+    gc.collect()
+    if _libc is not None:
+        _libc.malloc_trim(0)
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise SystemExit("VmRSS not found in /proc/self/status")
+
+
+def text(chars: int) -> str:
+    """`chars` random non-BMP characters (4 bytes each in memory and in UTF-8)."""
+    start = _rng.randrange(0, len(_POOL) - chars)
+    return _POOL[start : start + chars]
+
+
+def blob(max_bytes: int = JSON_FIELD_BYTES) -> dict:
+    """A free-form object just under `max_bytes` serialized, of high-entropy ASCII strings."""
+    value = {f"k{n}": secrets.token_urlsafe(3000) for n in range(5)}
+    size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+    value["k4"] = value["k4"][: len(value["k4"]) - (size - (max_bytes - 16))]
+    return value
+
+
+class Api:
+    def __init__(self) -> None:
+        token = issue_token(sub="bench-memory", scopes=SCOPES, tenant_id=TENANT)
+        self.client = Client()
+        self.auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        self.requests = 0
+
+    def post(self, path: str, body: dict, **headers: str) -> tuple[int, dict]:
+        self.requests += 1
+        response = self.client.post(
+            path, json.dumps(body), content_type="application/json", **self.auth, **headers
+        )
+        if response.status_code >= 500:
+            raise SystemExit(f"POST {path}: {response.status_code} {response.content[:300]!r}")
+        return response.status_code, response.json()
+
+    def get(self, path: str) -> int:
+        self.requests += 1
+        return self.client.get(path, **self.auth).status_code
+
+
+class Tally:
+    """Status codes seen while filling one store, and the ids created."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.ids: list[str] = []
+
+    def see(self, status: int, body: dict) -> bool:
+        key = str(status) if status < 400 else f"{status} {body.get('code', '')}"
+        self.codes[key] = self.codes.get(key, 0) + 1
+        if status in (200, 201) and "id" in body:
+            self.ids.append(body["id"])
+        return status < 400
+
+    def summary(self) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in sorted(self.codes.items()))
+
+
+def kept(api: Api, prefix: str, ids: list[str]) -> int:
+    return sum(api.get(f"{prefix}/{record_id}") == 200 for record_id in ids)
+
+
+# Fill phases. Each returns (records kept, detail line).
+
+
+def fill_outcomes(api: Api) -> tuple[int, str]:
+    tally = Tally()
+    keys = settings.OUTCOMES_MAX_IDEMPOTENCY_KEYS
+    for i in range(keys + 100):
+        body = {
+            "domain": text(200),
+            "event_type": text(200),
+            "metric_type": "latency_ms",
+            "value": _rng.random() * 1000,
+            "metadata": blob(),
+        }
+        key = f"{i:08d}-" + secrets.token_urlsafe(200)[:246]
+        tally.see(*api.post("/v1/outcomes/events", body, HTTP_IDEMPOTENCY_KEY=key))
+    dashboard = api.client.get("/v1/outcomes/dashboard", **api.auth).json()
+    count = dashboard["summary"]["total_events"]
+    return count, f"{keys + 100} keyed writes -> {tally.summary()}"
+
+
+def fill_traces(api: Api) -> tuple[int, str]:
+    tally, actions = Tally(), Tally()
+
+    def trace_body() -> dict:
+        return {
+            "task_id": text(200),
+            "session_id": text(200),
+            "run_id": text(200),
+            "agent_id": text(200),
+            "agent_role": text(200),
+            "model": text(200),
+        }
+
+    def action_body(n: int) -> dict:
+        return {
+            "step_id": text(200),
+            "action_id": f"a{n}-" + text(190),
+            "tool": text(200),
+            "status": text(64),
+            "duration_ms": 12.5,
+            "input_summary": text(4000),
+            "output_summary": text(4000),
+            "metadata": blob(),
+        }
+
+    # The worst single record: a running trace with as many large actions as it takes.
+    big = []
+    for _ in range(3):
+        status, body = api.post("/v1/traces/", trace_body())
+        if not tally.see(status, body):
+            break
+        big.append(body["id"])
+        for n in range(settings.OPERATIONS_MAX_ACTIONS_PER_TRACE + 1):
+            if not actions.see(*api.post(f"/v1/traces/{body['id']}/actions", action_body(n))):
+                break
+        api.post(f"/v1/traces/{body['id']}/complete", {"status": "completed"})
+    # Then completed traces with every field at its maximum, past the byte cap.
+    per_trace = 6 * 200 * 4
+    for _ in range(min(OPS_RECORDS, OPS_BYTES // per_trace * 3 // 2)):
+        status, body = api.post("/v1/traces/", trace_body())
+        if tally.see(status, body):
+            api.post(
+                f"/v1/traces/{body['id']}/complete",
+                {"status": "failed", "failure_code": text(200), "failure_message": text(4000)},
+            )
+    return kept(api, "/v1/traces", tally.ids), (
+        f"traces {tally.summary()}; actions {actions.summary()}"
+    )
+
+
+def fill_budgets(api: Api) -> tuple[int, str]:
+    tally = Tally()
+    per = JSON_FIELD_BYTES + 4000 * 4 + 2 * 200 * 4
+    for _ in range(OPS_BYTES // per * 3 // 2):
+        body = {
+            "task_id": text(200),
+            "agent_id": text(200),
+            "description": text(4000),
+            "limits": blob(),
+        }
+        tally.see(*api.post("/v1/autonomy/budgets/", body))
+    return kept(api, "/v1/autonomy/budgets", tally.ids), tally.summary()
+
+
+def fill_intakes(api: Api) -> tuple[int, str]:
+    tally = Tally()
+    per = (300 + 8000) * 4
+    for _ in range(OPS_BYTES // per * 3 // 2):
+        tally.see(
+            *api.post("/v1/improvements/intakes/", {"title": text(300), "summary": text(8000)})
+        )
+    return kept(api, "/v1/improvements/intakes", tally.ids), tally.summary()
+
+
+def fill_workflows(api: Api) -> tuple[int, str]:
+    tally, events = Tally(), Tally()
+
+    def run_body(status: str) -> dict:
+        return {
+            "workflow_name": text(200),
+            "trigger_type": "api",
+            "status": status,
+            "duration_ms": 5.0,
+            "error": text(4000),
+            "job_id": text(200),
+        }
+
+    for _ in range(3):
+        status, body = api.post("/v1/workflows/executions/", run_body("running"))
+        if not tally.see(status, body):
+            break
+        for _ in range(settings.OPERATIONS_MAX_ACTIONS_PER_TRACE + 1):
+            event = {"step_id": text(200), "type": "step_completed"}
+            if not events.see(*api.post(f"/v1/workflows/executions/{body['id']}/events", event)):
+                break
+    per = (200 + 4000 + 200) * 4
+    for _ in range(OPS_BYTES // per * 3 // 2):
+        tally.see(*api.post("/v1/workflows/executions/", run_body("completed")))
+    return kept(api, "/v1/workflows/executions", tally.ids), (
+        f"runs {tally.summary()}; events {events.summary()}"
+    )
+
+
+def fill_control_history(api: Api) -> tuple[int, str]:
+    tally, controls = Tally(), Tally()
+    budgets = []
+    for _ in range(10):
+        status, body = api.post("/v1/autonomy/budgets/", {"task_id": "control"})
+        if tally.see(status, body):
+            api.post(f"/v1/autonomy/budgets/{body['id']}/transition", {"to_state": "active"})
+            budgets.append(body["id"])
+    cap = settings.OPERATIONS_MAX_CONTROL_HISTORY_BYTES_PER_TENANT
+    rounds = cap // (1000 * 4) * 3 // 2 // max(len(budgets), 1) // 2
+    for _ in range(rounds):
+        for budget_id in budgets:
+            for action in ("pause", "resume"):
+                controls.see(
+                    *api.post(
+                        f"/v1/operations/processes/{budget_id}/control",
+                        {"action": action, "reason": text(1000)},
+                    )
+                )
+    return controls.codes.get("200", 0), f"controls {controls.summary()}"
+
+
+def noise_png(max_bytes: int) -> bytes:
+    side = 1260
+    while True:
+        image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+        out = io.BytesIO()
+        image.save(out, format="PNG", compress_level=1)
+        if out.tell() <= max_bytes:
+            return out.getvalue()
+        side -= 8
+
+
+PNG_B64 = base64.b64encode(noise_png(4_990_000)).decode()
+
+
+def fill_multimodal(api: Api) -> tuple[int, str]:
+    executed, pending = Tally(), Tally()
+    for _ in range(4):
+        executed.see(
+            *api.post(
+                "/v1/multimodal/requests",
+                {"modality": "text_to_speech", "input_text": text(5000), "requested_by": text(200)},
+            )
+        )
+        executed.see(
+            *api.post(
+                "/v1/multimodal/requests",
+                {"modality": "vision_analysis", "input_artifact_base64": PNG_B64},
+            )
+        )
+    cap = settings.MULTIMODAL_MAX_BYTES_PER_TENANT
+    for _ in range(cap // len(PNG_B64) * 2 + 6):
+        pending.see(
+            *api.post(
+                "/v1/multimodal/requests",
+                {
+                    "modality": "vision_analysis",
+                    "input_artifact_base64": PNG_B64,
+                    "input_text": text(5000),
+                    "requested_by": text(200),
+                    "execute_now": False,
+                },
+            )
+        )
+    ids = executed.ids + pending.ids
+    return kept(api, "/v1/multimodal/requests", ids), (
+        f"executed {executed.summary()}; pending {pending.summary()}"
+    )
+
+
+STORES: list[tuple[str, int, Callable[[Api], tuple[int, str]]]] = [
+    ("outcomes", settings.OUTCOMES_MAX_BYTES_PER_TENANT, fill_outcomes),
+    ("traces", OPS_BYTES, fill_traces),
+    ("budgets", OPS_BYTES, fill_budgets),
+    ("intakes", OPS_BYTES, fill_intakes),
+    ("workflow runs", OPS_BYTES, fill_workflows),
+    (
+        "control history",
+        settings.OPERATIONS_MAX_CONTROL_HISTORY_BYTES_PER_TENANT,
+        fill_control_history,
+    ),
+    ("multimodal", settings.MULTIMODAL_MAX_BYTES_PER_TENANT, fill_multimodal),
+]
+
+
+def main() -> int:
+    api = Api()
+    api.get("/healthz")  # warm imports and URL resolution before the baseline
+    started_all = time.perf_counter()
+    baseline = before = rss()
+    rows = []
+    for name, cap, fill in STORES:
+        started = time.perf_counter()
+        records, detail = fill(api)
+        after = rss()
+        rows.append((name, records, after - before, cap, time.perf_counter() - started, detail))
+        print(f"{name}: {detail} ({time.perf_counter() - started:.1f} s)", flush=True)
+        before = after
+    total = before - baseline
+    seconds = time.perf_counter() - started_all
+
+    print()
+    print(f"one tenant filled through the API: {api.requests:,} requests in {seconds:.1f} s")
+    print(f"{'store':<16} | {'kept':>6} | {'RSS growth MiB':>14} | {'stated cap MiB':>14} | ok")
+    print("-" * 66)
+    met = True
+    for name, records, growth, cap, _, _ in rows:
+        ok = growth <= cap * STORE_SLACK
+        met = met and ok
+        print(
+            f"{name:<16} | {records:>6,} | {growth / MiB:>14.1f} | {cap / MiB:>14.1f} | "
+            f"{'yes' if ok else 'NO'}"
+        )
+    print("-" * 66)
+    print(
+        f"{'total':<16} | {'':>6} | {total / MiB:>14.1f} | {README_WORST_CASE_BYTES / MiB:>14.1f} |"
+    )
+    total_ok = total <= README_WORST_CASE_BYTES
+    met = met and total_ok
+    print()
+    print(
+        f"total RSS growth {total / MiB:.1f} MiB vs README worst case "
+        f"{README_WORST_CASE_BYTES / MiB:.0f} MiB: {'under' if total_ok else 'OVER'}"
+    )
+    print(f"(each store may reach its stated cap x {STORE_SLACK} for allocator slack)")
+    print("targets met" if met else "TARGETS MISSED")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

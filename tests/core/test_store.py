@@ -1,0 +1,164 @@
+"""The memory backend of the store interface: indexes, atomic updates, caps and eviction."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import BaseModel
+
+from agent33_core.errors import InvalidTransition, QuotaExceeded
+from agent33_core.store import MemoryRecordStore, StoreSpec
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class Job(BaseModel):
+    id: str
+    tenant_id: str
+    status: str
+    started_at: datetime
+    payload: str = ""
+
+
+def make_store(*, max_records: int = 100, max_bytes: int = 10_000, evicted=None):
+    return MemoryRecordStore(
+        StoreSpec(
+            noun="job",
+            status_of=lambda job: job.status,
+            time_of=lambda job: job.started_at,
+            size_of=lambda job: 100 + len(job.payload),
+            live_statuses=frozenset({"running"}),
+            max_records=max_records,
+            max_bytes=max_bytes,
+            on_evict=None if evicted is None else evicted.append,
+        )
+    )
+
+
+def job(n: int, *, tenant: str = "a", status: str = "running", payload: str = "") -> Job:
+    return Job(
+        id=f"job-{n:04d}",
+        tenant_id=tenant,
+        status=status,
+        started_at=T0 + timedelta(minutes=n),
+        payload=payload,
+    )
+
+
+def finish(record: Job) -> Job:
+    return record.model_copy(update={"status": "done"})
+
+
+def ids(page) -> list[str]:
+    return [record.id for record in page.records]
+
+
+def test_reads_are_newest_first_per_tenant_status_and_live():
+    store = make_store()
+    for n in range(5):
+        store.insert(job(n, tenant="a" if n % 2 == 0 else "b"))
+    store.update("job-0002", tenant_id="a", change=finish)
+    assert ids(store.newest(tenant_id=None, status=None, limit=3)) == [
+        "job-0004",
+        "job-0003",
+        "job-0002",
+    ]
+    assert store.newest(tenant_id="a", status=None, limit=10).total == 3
+    assert ids(store.newest(tenant_id="a", status="done", limit=10)) == ["job-0002"]
+    assert ids(store.newest_live(tenant_id="a", limit=10)) == ["job-0004", "job-0000"]
+    page = store.since(tenant_id=None, since=T0 + timedelta(minutes=2), limit=2)
+    assert (page.total, ids(page)) == (3, ["job-0004", "job-0003"])
+
+
+def test_another_tenants_record_is_not_found_and_not_changed():
+    store = make_store()
+    store.insert(job(1, tenant="a"))
+    assert store.get("job-0001", tenant_id="b") is None
+    assert store.update("job-0001", tenant_id="b", change=finish) is None
+    assert store.get("job-0001", tenant_id=None).status == "running"
+
+
+def test_a_refused_change_leaves_the_record_as_it_was():
+    store = make_store()
+    store.insert(job(1))
+
+    def refuse(record: Job) -> Job:
+        raise InvalidTransition("no")
+
+    with pytest.raises(InvalidTransition):
+        store.update("job-0001", tenant_id="a", change=refuse)
+    assert store.get("job-0001", tenant_id="a").status == "running"
+
+
+def test_finished_records_are_evicted_earliest_finished_first_by_count():
+    evicted: list[Job] = []
+    store = make_store(max_records=3, evicted=evicted)
+    for n in range(3):
+        store.insert(job(n))
+    store.update("job-0002", tenant_id="a", change=finish)  # finished first
+    store.update("job-0000", tenant_id="a", change=finish)
+    store.insert(job(3))
+    assert [record.id for record in evicted] == ["job-0002"]
+    assert store.usage("a") == (3, 300)
+
+
+def test_only_live_records_left_means_429_and_nothing_changes():
+    store = make_store(max_records=2)
+    store.insert(job(0))
+    store.insert(job(1))
+    with pytest.raises(QuotaExceeded, match="full of live records"):
+        store.insert(job(2))
+    assert store.usage("a") == (2, 200)
+    assert store.get("job-0002", tenant_id=None) is None
+
+
+def test_bytes_are_capped_and_a_live_record_cannot_grow_past_the_cap():
+    store = make_store(max_bytes=1_000)
+    store.insert(job(0, payload="x" * 500))
+    with pytest.raises(QuotaExceeded):
+        store.insert(job(1, payload="x" * 500))
+    with pytest.raises(QuotaExceeded):
+        store.update(
+            "job-0000", tenant_id="a", change=lambda r: r.model_copy(update={"payload": "y" * 950})
+        )
+    # Finishing is never refused, and the finished record then makes room.
+    store.update("job-0000", tenant_id="a", change=finish)
+    store.insert(job(1, payload="x" * 500))
+    assert store.get("job-0000", tenant_id=None) is None
+    assert store.usage("a") == (1, 600)
+
+
+def test_one_tenants_volume_never_evicts_another_tenants_records():
+    store = make_store(max_records=2)
+    store.insert(job(0, tenant="b", status="done"))
+    for n in range(1, 6):
+        store.insert(job(n, tenant="a", status="done"))
+    assert store.get("job-0000", tenant_id="b") is not None
+    assert store.usage("a")[0] == 2
+
+
+def test_concurrent_updates_apply_once_each_under_the_lock():
+    store = make_store()
+    store.insert(job(0, payload=""))
+    winners: list[str] = []
+
+    def claim(worker: str) -> None:
+        def change(record: Job) -> Job:
+            if record.status != "running":
+                raise InvalidTransition("taken")
+            return finish(record)
+
+        try:
+            store.update("job-0000", tenant_id="a", change=change)
+            winners.append(worker)
+        except InvalidTransition:
+            pass
+
+    threads = [threading.Thread(target=claim, args=(str(n),)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
