@@ -41,7 +41,8 @@ class KitViewMixin:
         return serializer.validated_data
 
     def query(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
-        return self.validated(serializer_class, self.request.query_params)
+        # A plain dict: given the QueryDict, DRF would read an empty `?limit=` as absent.
+        return self.validated(serializer_class, self.request.query_params.dict())
 
     def body(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
         return self.validated(serializer_class, self.request.data)
