@@ -8,7 +8,7 @@ PORT ?= 8000
 # Development secrets; production sets its own (see README "Deploying").
 export DJANGO_DEBUG ?= 1
 
-.PHONY: install browsers run test lint format bench sdk schema clean
+.PHONY: install browsers redis run test lint format bench sdk schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,17 @@ browsers:
 	then echo "make browsers: installed Debian chromium"; \
 	else echo "make browsers: WARNING could not install Debian chromium; browser tests will SKIP"; fi
 
-test: install browsers
+# Debian's redis-server for the Redis store tests (each test session starts its own, on a
+# free loopback port in a temp dir; never a system service).
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then exit 0; fi; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	if command -v apt-get >/dev/null 2>&1 && $$SUDO apt-get update -qq >/dev/null 2>&1 \
+	   && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null 2>&1; \
+	then echo "make redis: installed Debian redis-server"; \
+	else echo "make redis: WARNING could not install Debian redis-server; Redis tests will FAIL"; fi
+
+test: install browsers redis
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure."; fi; \
 	exit $$rc

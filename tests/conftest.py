@@ -34,3 +34,13 @@ def anon_client() -> APIClient:
 @pytest.fixture
 def operator_client() -> APIClient:
     return bearer_client(["admin"], sub="operator")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):
+    """The session's private redis-server (started on first use, stopped at the end)."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()

@@ -1,4 +1,8 @@
-"""The memory backend of the store interface: indexes, atomic updates, caps and eviction."""
+"""The store interface on both backends: indexes, atomic updates, caps and eviction.
+
+Every test runs against the memory store and against a Redis store on the session's
+private redis-server: the promises are the backend's, not one implementation's.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from pydantic import BaseModel
 
 from agent33_core.errors import InvalidTransition, QuotaExceeded
+from agent33_core.redis_store import RedisRecordStore
 from agent33_core.store import MemoryRecordStore, StoreSpec
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -22,9 +28,16 @@ class Job(BaseModel):
     payload: str = ""
 
 
-def make_store(*, max_records: int = 100, max_bytes: int = 10_000, evicted=None):
-    return MemoryRecordStore(
-        StoreSpec(
+@pytest.fixture(params=["memory", "redis"])
+def make_store(request):
+    """`make_store(max_records=, max_bytes=, evicted=)` on this test's backend."""
+    client = None
+    if request.param == "redis":
+        client = redis.Redis.from_url(request.getfixturevalue("redis_server").url)
+        client.flushdb()
+
+    def build(*, max_records: int = 100, max_bytes: int = 10_000, evicted=None):
+        spec = StoreSpec(
             noun="job",
             status_of=lambda job: job.status,
             time_of=lambda job: job.started_at,
@@ -34,7 +47,13 @@ def make_store(*, max_records: int = 100, max_bytes: int = 10_000, evicted=None)
             max_bytes=max_bytes,
             on_evict=None if evicted is None else evicted.append,
         )
-    )
+        if client is None:
+            return MemoryRecordStore(spec)
+        return RedisRecordStore(spec, client=client, prefix="test", name="jobs", model=Job)
+
+    yield build
+    if client is not None:
+        client.close()
 
 
 def job(n: int, *, tenant: str = "a", status: str = "running", payload: str = "") -> Job:
@@ -55,7 +74,7 @@ def ids(page) -> list[str]:
     return [record.id for record in page.records]
 
 
-def test_reads_are_newest_first_per_tenant_status_and_live():
+def test_reads_are_newest_first_per_tenant_status_and_live(make_store):
     store = make_store()
     for n in range(5):
         store.insert(job(n, tenant="a" if n % 2 == 0 else "b"))
@@ -72,15 +91,16 @@ def test_reads_are_newest_first_per_tenant_status_and_live():
     assert (page.total, ids(page)) == (3, ["job-0004", "job-0003"])
 
 
-def test_another_tenants_record_is_not_found_and_not_changed():
+def test_another_tenants_record_is_not_found_and_not_changed(make_store):
     store = make_store()
     store.insert(job(1, tenant="a"))
     assert store.get("job-0001", tenant_id="b") is None
+    assert store.get("job-0001", tenant_id="a").tenant_id == "a"
     assert store.update("job-0001", tenant_id="b", change=finish) is None
     assert store.get("job-0001", tenant_id=None).status == "running"
 
 
-def test_a_refused_change_leaves_the_record_as_it_was():
+def test_a_refused_change_leaves_the_record_as_it_was(make_store):
     store = make_store()
     store.insert(job(1))
 
@@ -92,7 +112,7 @@ def test_a_refused_change_leaves_the_record_as_it_was():
     assert store.get("job-0001", tenant_id="a").status == "running"
 
 
-def test_finished_records_are_evicted_earliest_finished_first_by_count():
+def test_finished_records_are_evicted_earliest_finished_first_by_count(make_store):
     evicted: list[Job] = []
     store = make_store(max_records=3, evicted=evicted)
     for n in range(3):
@@ -104,7 +124,7 @@ def test_finished_records_are_evicted_earliest_finished_first_by_count():
     assert store.usage("a") == (3, 300)
 
 
-def test_only_live_records_left_means_429_and_nothing_changes():
+def test_only_live_records_left_means_429_and_nothing_changes(make_store):
     store = make_store(max_records=2)
     store.insert(job(0))
     store.insert(job(1))
@@ -114,7 +134,7 @@ def test_only_live_records_left_means_429_and_nothing_changes():
     assert store.get("job-0002", tenant_id=None) is None
 
 
-def test_bytes_are_capped_and_a_live_record_cannot_grow_past_the_cap():
+def test_bytes_are_capped_and_a_live_record_cannot_grow_past_the_cap(make_store):
     store = make_store(max_bytes=1_000)
     store.insert(job(0, payload="x" * 500))
     with pytest.raises(QuotaExceeded):
@@ -130,7 +150,7 @@ def test_bytes_are_capped_and_a_live_record_cannot_grow_past_the_cap():
     assert store.usage("a") == (1, 600)
 
 
-def test_one_tenants_volume_never_evicts_another_tenants_records():
+def test_one_tenants_volume_never_evicts_another_tenants_records(make_store):
     store = make_store(max_records=2)
     store.insert(job(0, tenant="b", status="done"))
     for n in range(1, 6):
@@ -139,7 +159,7 @@ def test_one_tenants_volume_never_evicts_another_tenants_records():
     assert store.usage("a")[0] == 2
 
 
-def test_concurrent_updates_apply_once_each_under_the_lock():
+def test_concurrent_updates_apply_once_each_under_the_lock(make_store):
     store = make_store()
     store.insert(job(0, payload=""))
     winners: list[str] = []

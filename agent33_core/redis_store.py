@@ -1,0 +1,272 @@
+"""The Redis backend of the store interface: the same promises as memory, across processes.
+
+Layout, for store `N` under prefix `P` (a tenant's keys share the hash tag `{P:tenant}`, so
+every script touches one Redis Cluster slot):
+
+    {P:t}:N:r:<id>        STRING  the record's JSON
+    {P:t}:N:m             HASH    id -> "status<TAB>size<TAB>time score"
+    {P:t}:N:i:all         ZSET    every record, scored by time
+    {P:t}:N:i:s:<status>  ZSET    records in that status
+    {P:t}:N:i:live        ZSET    live records
+    {P:t}:N:fin           ZSET    finished records, scored by when they finished (eviction order)
+    {P:t}:N:u             HASH    count, bytes, fbytes (finished bytes), seq
+    P:N:tenants           SET     tenants with records (operator reads fan out over them)
+    P:N:where             HASH    id -> tenant (an operator's read by id)
+
+A write is one Lua script (`PUT`): admission against the caps, the record, its indexes and
+the evictions it causes happen atomically. `update` is compare-and-set: it reads the record,
+runs `change` in Python and writes only if the record is still what it read (else retries),
+so two processes never both apply a transition. A read is one round trip per tenant, sent
+as one pipeline when an operator reads every tenant.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Generic
+
+import redis
+
+from .errors import QuotaExceeded
+from .store import Page, R, StoreSpec
+
+_PUT = """
+local base, id, json, status = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+local score, size = ARGV[4], tonumber(ARGV[5])
+local live, insert, expected = ARGV[6] == '1', ARGV[7] == '1', ARGV[8]
+local max_records, max_bytes, may_refuse = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11] == '1'
+local rkey, meta, usage = base .. ':r:' .. id, base .. ':m', base .. ':u'
+local current = redis.call('GET', rkey)
+if insert then
+  if current then return {'exists'} end
+elseif current ~= expected then
+  return {'conflict'}
+end
+local old_status, old_size, old_score = nil, 0, score
+if not insert then
+  local m = redis.call('HGET', meta, id)
+  local a, b, c = string.match(m, '([^\\t]*)\\t([^\\t]*)\\t([^\\t]*)')
+  old_status, old_size, old_score = a, tonumber(b), c
+end
+local count = tonumber(redis.call('HGET', usage, 'count') or '0')
+local bytes = tonumber(redis.call('HGET', usage, 'bytes') or '0')
+local fbytes = tonumber(redis.call('HGET', usage, 'fbytes') or '0')
+local was_finished = (not insert) and redis.call('ZSCORE', base .. ':fin', id) ~= false
+local count_after = count + (insert and 1 or 0)
+local bytes_after = bytes - old_size + size
+if may_refuse and (count_after > count or bytes_after > bytes) then
+  local free_count = redis.call('ZCARD', base .. ':fin')
+  local free_bytes = fbytes
+  if was_finished then free_count = free_count - 1; free_bytes = free_bytes - old_size end
+  if count_after - free_count > max_records or bytes_after - free_bytes > max_bytes then
+    return {'quota'}
+  end
+end
+redis.call('SET', rkey, json)
+redis.call('HSET', meta, id, status .. '\\t' .. size .. '\\t' .. old_score)
+if insert then
+  redis.call('ZADD', base .. ':i:all', old_score, id)
+  redis.call('HINCRBY', usage, 'count', 1)
+end
+redis.call('HINCRBY', usage, 'bytes', size - old_size)
+if was_finished then redis.call('HINCRBY', usage, 'fbytes', -old_size) end
+if old_status ~= status then
+  if old_status then
+    redis.call('ZREM', base .. ':i:s:' .. old_status, id)
+    redis.call('ZREM', base .. ':i:live', id)
+    redis.call('ZREM', base .. ':fin', id)
+  end
+  redis.call('ZADD', base .. ':i:s:' .. status, old_score, id)
+  if live then
+    redis.call('ZADD', base .. ':i:live', old_score, id)
+  else
+    redis.call('ZADD', base .. ':fin', redis.call('HINCRBY', usage, 'seq', 1), id)
+  end
+end
+if not live then redis.call('HINCRBY', usage, 'fbytes', size) end
+local evicted = {'ok'}
+while tonumber(redis.call('HGET', usage, 'count')) > max_records
+      or tonumber(redis.call('HGET', usage, 'bytes')) > max_bytes do
+  local oldest = redis.call('ZRANGE', base .. ':fin', 0, 1)
+  local victim = oldest[1]
+  if victim == id then victim = oldest[2] end
+  if not victim then break end
+  local m = redis.call('HGET', meta, victim)
+  local vstatus, vsize = string.match(m, '([^\\t]*)\\t([^\\t]*)\\t')
+  local vkey = base .. ':r:' .. victim
+  table.insert(evicted, redis.call('GET', vkey))
+  redis.call('DEL', vkey)
+  redis.call('HDEL', meta, victim)
+  redis.call('ZREM', base .. ':i:all', victim)
+  redis.call('ZREM', base .. ':i:s:' .. vstatus, victim)
+  redis.call('ZREM', base .. ':fin', victim)
+  redis.call('HINCRBY', usage, 'count', -1)
+  redis.call('HINCRBY', usage, 'bytes', -tonumber(vsize))
+  redis.call('HINCRBY', usage, 'fbytes', -tonumber(vsize))
+end
+return evicted
+"""
+
+# Newest first from one index: (total, then id, score, json triples).
+_NEWEST = """
+local index, base, limit, min = KEYS[1], KEYS[2], tonumber(ARGV[1]), ARGV[2]
+local total = redis.call('ZCOUNT', index, min, '+inf')
+local out = {total}
+if limit > 0 then
+  local rows = redis.call('ZREVRANGEBYSCORE', index, '+inf', min, 'WITHSCORES', 'LIMIT', 0, limit)
+  for i = 1, #rows, 2 do
+    table.insert(out, rows[i])
+    table.insert(out, rows[i + 1])
+    table.insert(out, redis.call('GET', base .. ':r:' .. rows[i]))
+  end
+end
+return out
+"""
+
+_MAX_CAS_ATTEMPTS = 50
+
+
+def _tag(tenant: str) -> str:
+    """The tenant as it stands inside a hash tag: braces and `%` percent-encoded."""
+    return tenant.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+
+
+class RedisRecordStore(Generic[R]):
+    """`RecordStore` on Redis; `spec.model` reads records back from their JSON."""
+
+    def __init__(
+        self, spec: StoreSpec[R], *, client: redis.Redis, prefix: str, name: str, model: type[R]
+    ) -> None:
+        self.spec = spec
+        self._redis = client
+        self._prefix = prefix
+        self._name = name
+        self._model = model
+        self._put = client.register_script(_PUT)
+        self._newest = client.register_script(_NEWEST)
+        self._tenants_key = f"{prefix}:{name}:tenants"
+        self._where_key = f"{prefix}:{name}:where"
+
+    def _base(self, tenant: str) -> str:
+        return f"{{{self._prefix}:{_tag(tenant)}}}:{self._name}"
+
+    def _load(self, raw: bytes | str | None) -> R | None:
+        return None if raw is None else self._model.model_validate_json(raw)
+
+    # --- reads ---------------------------------------------------------------------
+
+    def get(self, record_id: str, *, tenant_id: str | None) -> R | None:
+        tenant = tenant_id
+        if tenant is None:
+            found = self._redis.hget(self._where_key, record_id)
+            if found is None:
+                return None
+            tenant = found.decode() if isinstance(found, bytes) else found
+        return self._load(self._redis.get(f"{self._base(tenant)}:r:{record_id}"))
+
+    def newest(self, *, tenant_id: str | None, status: str | None, limit: int) -> Page[R]:
+        index = "all" if status is None else f"s:{status}"
+        return self._read(tenant_id, index, limit, "-inf")
+
+    def newest_live(self, *, tenant_id: str | None, limit: int) -> Page[R]:
+        return self._read(tenant_id, "live", limit, "-inf")
+
+    def since(self, *, tenant_id: str | None, since: datetime, limit: int) -> Page[R]:
+        return self._read(tenant_id, "all", limit, repr(since.timestamp()))
+
+    def usage(self, tenant_id: str) -> tuple[int, int]:
+        count, used = self._redis.hmget(f"{self._base(tenant_id)}:u", "count", "bytes")
+        return int(count or 0), int(used or 0)
+
+    def _tenants(self, tenant_id: str | None) -> list[str]:
+        if tenant_id is not None:
+            return [tenant_id]
+        return sorted(t.decode() for t in self._redis.smembers(self._tenants_key))
+
+    def _read(self, tenant_id: str | None, index: str, limit: int, minimum: str) -> Page[R]:
+        tenants = self._tenants(tenant_id)
+        pipe = self._redis.pipeline(transaction=False)
+        for tenant in tenants:
+            base = self._base(tenant)
+            self._newest(keys=[f"{base}:i:{index}", base], args=[limit, minimum], client=pipe)
+        total, rows = 0, []
+        for reply in pipe.execute():
+            total += int(reply[0])
+            for position in range(1, len(reply), 3):
+                score, raw = float(reply[position + 1]), reply[position + 2]
+                rows.append((score, reply[position], raw))
+        newest = heapq.nlargest(limit, rows, key=lambda row: (row[0], row[1]))
+        return Page(total, [self._model.model_validate_json(raw) for _, _, raw in newest])
+
+    # --- writes --------------------------------------------------------------------
+
+    def insert(self, record: R) -> R:
+        reply = self._write(record, insert=True, expected="", may_refuse=True)
+        if reply == "exists":
+            raise ValueError(f"Duplicate {self.spec.noun} id {record.id!r}.")
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.sadd(self._tenants_key, record.tenant_id)
+        pipe.hset(self._where_key, record.id, record.tenant_id)
+        pipe.execute()
+        return record
+
+    def update(
+        self, record_id: str, *, tenant_id: str | None, change: Callable[[R], R]
+    ) -> tuple[R, R] | None:
+        for _ in range(_MAX_CAS_ATTEMPTS):
+            tenant = tenant_id
+            if tenant is None:
+                found = self._redis.hget(self._where_key, record_id)
+                if found is None:
+                    return None
+                tenant = found.decode()
+            raw = self._redis.get(f"{self._base(tenant)}:r:{record_id}")
+            if raw is None:
+                return None
+            current = self._model.model_validate_json(raw)
+            updated = change(current)
+            if updated is current:
+                return current, current
+            live = self.spec.status_of(updated) in self.spec.live_statuses
+            reply = self._write(updated, insert=False, expected=raw, may_refuse=live)
+            if reply != "conflict":
+                return current, updated
+        raise RuntimeError(f"{self.spec.noun} {record_id!r} kept changing under this update.")
+
+    def _write(self, record: R, *, insert: bool, expected: bytes | str, may_refuse: bool) -> Any:
+        spec = self.spec
+        status = spec.status_of(record)
+        reply = self._put(
+            keys=[self._base(record.tenant_id)],
+            args=[
+                record.id,
+                record.model_dump_json(),
+                status,
+                repr(spec.time_of(record).timestamp()),
+                spec.size_of(record),
+                "1" if status in spec.live_statuses else "0",
+                "1" if insert else "0",
+                expected,
+                spec.max_records,
+                spec.max_bytes,
+                "1" if may_refuse else "0",
+            ],
+        )
+        outcome = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+        if outcome == "quota":
+            raise QuotaExceeded(
+                f"This tenant's {spec.noun} store is full of live records (at most "
+                f"{spec.max_records} records and {spec.max_bytes} bytes per tenant); "
+                f"finish some before adding more."
+            )
+        if outcome == "ok" and len(reply) > 1:
+            self._evicted([self._model.model_validate_json(raw) for raw in reply[1:]])
+        return outcome
+
+    def _evicted(self, records: list[R]) -> None:
+        self._redis.hdel(self._where_key, *(record.id for record in records))
+        if self.spec.on_evict is not None:
+            for record in records:
+                self.spec.on_evict(record)
