@@ -7,6 +7,7 @@ with explicit `tenant_id=`/`actor=`, return what it returns. The project promise
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from rest_framework import serializers, views, viewsets
@@ -25,8 +26,24 @@ def actor_of(request: Request) -> str:
     return getattr(request.auth, "sub", "") or ""
 
 
+@functools.cache
+def shared_serializer(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """One bound instance per input serializer class, reused by every request.
+
+    A new serializer deep-copies its fields (about 0.5 ms for a query of five fields);
+    validation keeps no state on the instance, so one serves every request and thread.
+    """
+    serializer = serializer_class()
+    serializer.fields  # noqa: B018  bind the fields now, not on a first concurrent request
+    return serializer
+
+
+# No docstrings on the kit's view classes: drf-spectacular would publish an inherited
+# docstring as the description of every operation of a viewset that has none of its own.
+
+
 class KitViewMixin:
-    """Strict bodies everywhere, and the helpers a view needs to call a service."""
+    # Strict bodies everywhere, and the helpers a view needs to call a service.
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -36,9 +53,8 @@ class KitViewMixin:
 
     @staticmethod
     def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-        serializer = serializer_class(data=data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        """`data` checked by the serializer: the validated values, or a 400 naming fields."""
+        return shared_serializer(serializer_class).run_validation(data)
 
     def query(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
         # A plain dict: given the QueryDict, DRF would read an empty `?limit=` as absent.

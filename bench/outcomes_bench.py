@@ -36,7 +36,7 @@ from django.test import Client  # noqa: E402
 
 from agent33_site.security.tokens import issue_token  # noqa: E402
 from outcomes.domain import MetricType  # noqa: E402
-from outcomes.services import OutcomesService, install_outcomes_service  # noqa: E402
+from outcomes.services import OutcomesService, outcomes_service  # noqa: E402
 
 SIZES = (1_000, 100_000)
 TENANTS = [f"bench-tenant-{n}" for n in range(10)]
@@ -121,7 +121,7 @@ def main() -> int:
     timings = {size: {kind: [] for kind in KINDS} for size in SIZES}
     for round_number in range(WARMUP_ROUNDS + ROUNDS):
         for size in SIZES:
-            install_outcomes_service(services[size])
+            outcomes_service.install(services[size])
             for kind, (call, expected) in calls.items():
                 elapsed = timed(call, expected)
                 if round_number >= WARMUP_ROUNDS:

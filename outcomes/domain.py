@@ -1,14 +1,13 @@
 """The outcomes contract (§3): metric and direction enums, the event and report models,
 and the trend rule as a pure function.
 
-Nothing here holds state or knows about HTTP; `services.py` keeps the events and calls
-`evaluate_trend` with the values it read from its indexes.
+Nothing here holds state or knows about HTTP; `services.py` calls `evaluate_trend` with
+the values it read from its store.
 """
 
 from __future__ import annotations
 
 import math
-import secrets
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,7 +23,7 @@ from pydantic import (
     model_serializer,
 )
 
-ID_PREFIX = "outcome"
+ID_PREFIX = "outcome"  # ids are `agent33_core.clock.new_id(ID_PREFIX)`
 DOMAIN_ALL = "all"  # the `domain` a trend reports when it covers every domain
 UNKNOWN_FAILURE_CLASS = "unknown"
 TREND_THRESHOLD = 0.05  # a change of more than 5 % of the previous average is a direction
@@ -73,10 +72,6 @@ def saturate(number: float) -> float:
 
 # A computed figure in a report: always a finite number.
 Figure = Annotated[float, AfterValidator(saturate)]
-
-
-def new_event_id() -> str:
-    return f"{ID_PREFIX}-{secrets.token_hex(8)}"  # 16 hex chars, 64 random bits
 
 
 class OutcomeEvent(BaseModel):

@@ -1,9 +1,9 @@
 """Idempotency keys of `POST /v1/outcomes/events`: a retry returns the first event.
 
 One `IdempotencyKeys` per tenant (owned by `index.TenantOutcomes`), oldest first. A key
-is remembered for the service's TTL (24 h) and never dropped before: when a tenant
-holds its cap of live keys, the service refuses a new keyed write (429) instead of
-forgetting one. Nothing here locks; the service holds its lock around every call.
+is remembered for the store's TTL (24 h) and never dropped before: when a tenant
+holds its cap of live keys, the store refuses a new keyed write (429) instead of
+forgetting one. Nothing here locks; the store holds its lock around every call.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The indexes the trend maths reads: one tenant's events ordered by occurred_at, and counters.
 
-`OutcomesService` owns one `TenantOutcomes` per tenant and uses it under its lock; nothing
-here locks, reads settings or knows about other tenants. Every structure is kept so that a
+`store.MemoryEventStore` owns one `TenantOutcomes` per tenant and uses it under its lock;
+nothing here locks, reads settings or knows about other tenants. Every structure is kept so that a
 read costs O(rows returned + log n), never a walk over the tenant's whole history:
 
 - `Timeline`: events sorted by `(occurred_at, seq)` (bisect insert, oldest at index 0);
@@ -11,7 +11,7 @@ read costs O(rows returned + log n), never a walk over the tenant's whole histor
   tenant stored before (a float running sum would lose 0.1 next to an earlier 1e15);
 - `Tally`: running counts (domains, event types, metrics, failure modes) for the summary;
 - `StoredEvent`: an event as kept in memory, its metadata as compact JSON bytes, so what a
-  tenant holds is measured in bytes (`TenantOutcomes.bytes`) and bounded by the service.
+  tenant holds is measured in bytes (`TenantOutcomes.bytes`) and bounded by the store.
 """
 
 from __future__ import annotations
@@ -149,8 +149,8 @@ class Timeline:
         del self._keys[0]
         return self._events.pop(0)
 
-    def newest_key(self) -> EventKey | None:
-        return self._keys[-1] if self._keys else None
+    def newest_entry(self) -> tuple[EventKey, StoredEvent] | None:
+        return (self._keys[-1], self._events[-1]) if self._keys else None
 
     def span(self, start_us: int | None, end_us: int | None) -> tuple[int, int]:
         """Positions [lo, hi) of the events with start_us <= occurred_at < end_us."""
@@ -313,7 +313,7 @@ class TenantOutcomes:
     `bytes` counts each stored event once while the timeline or a live key holds it (an
     event evicted from the timeline stays in memory as long as its key is live), plus each
     live key. `evictable_bytes` is the part evicting the whole timeline would free: the
-    events no live key holds. The service checks both before a write.
+    events no live key holds. The store checks both before a write.
     """
 
     __slots__ = (

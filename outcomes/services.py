@@ -1,8 +1,10 @@
-"""`OutcomesService`: the only place outcome events are stored, and every read over them.
+"""`OutcomesService`: the only place outcome events are recorded, and every read over them.
 
-State lives in memory, per tenant (`index.TenantOutcomes`), behind one lock. `tenant_id`
-is keyword-only everywhere: a string limits a call to that tenant, `None` means an
-operator reading every tenant.
+Events live in an `EventStore` (`store.py`); the service validates, stamps ids and times,
+and does the maths (trend rule, week over week, ROI, health) on what the store returns,
+with a constant number of store calls per request. `tenant_id` is keyword-only
+everywhere: a string limits a call to that tenant, `None` means an operator reading
+every tenant.
 
 Bounds per tenant (settings, defaults in brackets): `OUTCOMES_MAX_EVENTS_PER_TENANT`
 [10,000] events and `OUTCOMES_MAX_BYTES_PER_TENANT` [64 MiB] of events and keys, the
@@ -19,9 +21,6 @@ keeps its 10,000 events when they are small, about 3,500 at the largest metadata
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,42 +28,31 @@ from typing import Any
 
 from django.conf import settings
 
-from agent33_core.errors import DomainError, QuotaExceeded
+from agent33_core.clock import new_id, utc_now
+from agent33_core.errors import DomainError
+from agent33_core.registry import services
 
 from .domain import (
     DOMAIN_ALL,
+    ID_PREFIX,
     NUMERIC_METRICS,
     Dashboard,
-    FailureMode,
     HealthStatus,
     MetricType,
     OutcomeEvent,
-    OutcomeSummary,
     OutcomeTrend,
     RoiReport,
     evaluate_trend,
-    new_event_id,
     roi_report,
     week_over_week,
 )
-from .idempotency import key_bytes
-from .index import (
-    MetricSeries,
-    RangeTotals,
-    StoredEvent,
-    Tally,
-    TenantOutcomes,
-    duration_key,
-    merge_newest_first,
-    merge_tails,
-    take,
-    time_key,
-)
+from .index import time_key
+from .store import EventCaps, EventStore, make_event_store
 
 DEFAULT_MAX_EVENTS_PER_TENANT = 10_000
 DEFAULT_MAX_IDEMPOTENCY_KEYS = 10_000
 DEFAULT_MAX_BYTES_PER_TENANT = 64 * 1024 * 1024
-# A write evicts in the same locked step, so what a tenant holds never exceeds its budget.
+# A write evicts in the same atomic step, so what a tenant holds never exceeds its budget.
 WORST_CASE_BYTES_PER_TENANT = DEFAULT_MAX_BYTES_PER_TENANT
 IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -72,11 +60,7 @@ HEALTHY_WITHIN = timedelta(hours=24)
 WEEK = timedelta(days=7)
 TOP_FAILURE_MODES = 10
 
-_ONE_MICROSECOND = 1  # index ranges end before their bound; +1 µs makes an end inclusive
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+_JUST_AFTER = timedelta(microseconds=1)  # spans end before their bound; this makes "now" count
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -108,38 +92,34 @@ class OutcomesService:
         max_idempotency_keys: int | None = None,
         max_bytes_per_tenant: int | None = None,
         clock: Callable[[], datetime] = utc_now,
+        store: EventStore | None = None,
     ) -> None:
         # None reads the setting at each write, so a test's settings override applies.
         self._max_events_per_tenant = max_events_per_tenant
         self._max_idempotency_keys = max_idempotency_keys
         self._max_bytes_per_tenant = max_bytes_per_tenant
         self._clock = clock
-        self._lock = threading.Lock()
-        self._tenants: dict[str, TenantOutcomes] = {}
-        self._sequence = itertools.count(1)
+        self._store = store if store is not None else make_event_store()
 
     @property
-    def max_events_per_tenant(self) -> int:
-        return _cap(
-            self._max_events_per_tenant,
-            "OUTCOMES_MAX_EVENTS_PER_TENANT",
-            DEFAULT_MAX_EVENTS_PER_TENANT,
-        )
-
-    @property
-    def max_idempotency_keys(self) -> int:
-        return _cap(
-            self._max_idempotency_keys,
-            "OUTCOMES_MAX_IDEMPOTENCY_KEYS",
-            DEFAULT_MAX_IDEMPOTENCY_KEYS,
-        )
-
-    @property
-    def max_bytes_per_tenant(self) -> int:
-        return _cap(
-            self._max_bytes_per_tenant,
-            "OUTCOMES_MAX_BYTES_PER_TENANT",
-            DEFAULT_MAX_BYTES_PER_TENANT,
+    def caps(self) -> EventCaps:
+        return EventCaps(
+            max_events=_cap(
+                self._max_events_per_tenant,
+                "OUTCOMES_MAX_EVENTS_PER_TENANT",
+                DEFAULT_MAX_EVENTS_PER_TENANT,
+            ),
+            max_keys=_cap(
+                self._max_idempotency_keys,
+                "OUTCOMES_MAX_IDEMPOTENCY_KEYS",
+                DEFAULT_MAX_IDEMPOTENCY_KEYS,
+            ),
+            max_bytes=_cap(
+                self._max_bytes_per_tenant,
+                "OUTCOMES_MAX_BYTES_PER_TENANT",
+                DEFAULT_MAX_BYTES_PER_TENANT,
+            ),
+            key_ttl=IDEMPOTENCY_TTL,
         )
 
     # --- writes ---------------------------------------------------------------------
@@ -167,7 +147,7 @@ class OutcomesService:
         if occurred > now + MAX_FUTURE_SKEW:
             raise OccurredInTheFuture("occurred_at: Must not be more than 5 minutes in the future.")
         event = OutcomeEvent(
-            id=new_event_id(),
+            id=new_id(ID_PREFIX),
             tenant_id=tenant_id,
             domain=domain,
             event_type=event_type,
@@ -176,43 +156,10 @@ class OutcomesService:
             occurred_at=occurred,
             metadata=dict(metadata or {}),
         )
-        stored = StoredEvent(event)
-        key = time_key(event.occurred_at)
-        max_events, max_keys, max_bytes = (
-            self.max_events_per_tenant,
-            self.max_idempotency_keys,
-            self.max_bytes_per_tenant,
+        stored, created = self._store.insert(
+            event, caps=self.caps, now=now, idempotency_key=idempotency_key
         )
-        with self._lock:
-            tenant = self._tenants.get(tenant_id)
-            if tenant is not None:
-                tenant.expire_keys(now - IDEMPOTENCY_TTL)
-            needed = stored.size
-            if idempotency_key is not None:
-                first = tenant.keys.get(idempotency_key) if tenant is not None else None
-                if first is not None:
-                    return RecordedEvent(event=first.to_event(), created=False)
-                if tenant is not None and len(tenant.keys) >= max_keys:
-                    raise QuotaExceeded(
-                        f"This tenant holds {max_keys} idempotency keys younger than 24 hours; "
-                        "a new key is refused until the oldest expires (retry without a key "
-                        "to record anyway)."
-                    )
-                needed += key_bytes(idempotency_key)
-            held = tenant.bytes - tenant.evictable_bytes if tenant is not None else 0
-            if held + needed > max_bytes:
-                raise QuotaExceeded(
-                    "This tenant's live idempotency keys hold its whole outcomes byte budget "
-                    f"({max_bytes} bytes); retry when they expire."
-                )
-            if tenant is None:
-                tenant = self._tenants[tenant_id] = TenantOutcomes()
-            if idempotency_key is not None:
-                tenant.remember_key(idempotency_key, stored, now)
-            tenant.add((key, next(self._sequence)), stored)
-            while len(tenant) and (len(tenant) > max_events or tenant.bytes > max_bytes):
-                tenant.evict_oldest()
-        return RecordedEvent(event=event, created=True)
+        return RecordedEvent(event=stored, created=created)
 
     # --- reads ----------------------------------------------------------------------
 
@@ -228,18 +175,15 @@ class OutcomesService:
         limit: int = 50,
     ) -> list[OutcomeEvent]:
         """Events matching every given filter, newest occurred_at first, at most `limit`."""
-        start_us = time_key(as_utc(since)) if since is not None else None
-        end_us = time_key(as_utc(until)) + _ONE_MICROSECOND if until is not None else None
-        with self._lock:
-            stream = merge_newest_first(
-                tenant.newest_first(
-                    domain=domain, metric=metric_type, start_us=start_us, end_us=end_us
-                )
-                for tenant in self._scope(tenant_id)
-            )
-            if event_type is not None:
-                stream = (entry for entry in stream if entry[1].event_type == event_type)
-            return take(stream, limit)
+        return self._store.newest(
+            tenant_id=tenant_id,
+            domain=domain,
+            event_type=event_type,
+            metric_type=metric_type,
+            since=as_utc(since) if since is not None else None,
+            until=as_utc(until) if until is not None else None,
+            limit=limit,
+        )
 
     def compute_trend(
         self,
@@ -250,8 +194,10 @@ class OutcomesService:
         window: int = 20,
     ) -> OutcomeTrend:
         """The contract's trend rule over the last `window` values of the metric (and domain)."""
-        with self._lock:
-            return self._trend(self._scope(tenant_id), metric_type, domain, window)
+        tails = self._store.tails(
+            tenant_id=tenant_id, domain=domain, metrics=(metric_type,), count=window
+        )
+        return _trend(metric_type, tails[metric_type], domain, window)
 
     def dashboard(
         self,
@@ -261,49 +207,42 @@ class OutcomesService:
         window: int = 20,
         recent_limit: int = 10,
     ) -> Dashboard:
-        """Trends, recent events, summary, week-over-week and top failure modes in one read."""
-        now_us = time_key(self._clock())
-        week_us = duration_key(WEEK)
-        with self._lock:
-            tenants = self._scope(tenant_id)
-            trends = [self._trend(tenants, metric, domain, window) for metric in NUMERIC_METRICS]
-            recent = take(
-                merge_newest_first(
-                    tenant.newest_first(domain=domain, metric=None, start_us=None, end_us=None)
-                    for tenant in tenants
-                ),
-                recent_limit,
-            )
-            weeks = []
-            for metric in NUMERIC_METRICS:
-                series = self._series(tenants, metric, domain)
-                current = _totals(series, now_us - week_us, now_us + _ONE_MICROSECOND)
-                previous = _totals(series, now_us - 2 * week_us, now_us - week_us)
-                weeks.append(
-                    week_over_week(
-                        metric_type=metric,
-                        current_avg=current.average,
-                        previous_avg=previous.average,
-                    )
-                )
-            tally = self._tally(tenants, domain)
-            summary = OutcomeSummary(
-                total_events=tally.total,
-                domains=sorted(tally.domains),
-                event_types=sorted(tally.event_types),
-                metric_counts={metric.value: tally.metrics.get(metric, 0) for metric in MetricType},
-            )
-            failure_modes = heapq.nsmallest(
-                TOP_FAILURE_MODES, tally.failure_modes.items(), key=_most_frequent_first
-            )
+        """Trends, recent events, summary, week-over-week and top failure modes."""
+        now = self._clock()
+        tails = self._store.tails(
+            tenant_id=tenant_id, domain=domain, metrics=NUMERIC_METRICS, count=window
+        )
+        recent = self._store.newest(
+            tenant_id=tenant_id,
+            domain=domain,
+            event_type=None,
+            metric_type=None,
+            since=None,
+            until=None,
+            limit=recent_limit,
+        )
+        totals = self._store.totals(
+            tenant_id=tenant_id,
+            domain=domain,
+            metrics=NUMERIC_METRICS,
+            spans=((now - WEEK, now + _JUST_AFTER), (now - 2 * WEEK, now - WEEK)),
+        )
+        summary, failure_modes = self._store.summary(
+            tenant_id=tenant_id, domain=domain, top_failure_modes=TOP_FAILURE_MODES
+        )
         return Dashboard(
-            trends=trends,
+            trends=[_trend(metric, tails[metric], domain, window) for metric in NUMERIC_METRICS],
             recent_events=recent,
             summary=summary,
-            week_over_week=weeks,
-            top_failure_modes=[
-                FailureMode(failure_class=name, count=count) for name, count in failure_modes
+            week_over_week=[
+                week_over_week(
+                    metric_type=metric,
+                    current_avg=totals[metric][0].average,
+                    previous_avg=totals[metric][1].average,
+                )
+                for metric in NUMERIC_METRICS
             ],
+            top_failure_modes=failure_modes,
         )
 
     def compute_roi(
@@ -317,20 +256,17 @@ class OutcomesService:
     ) -> RoiReport:
         """ROI of a domain over the last `window_days`: each success_rate event is an invocation."""
         now = self._clock()
-        start_us = time_key(now - timedelta(days=window_days))
-        end_us = time_key(now) + _ONE_MICROSECOND
-        with self._lock:
-            tenants = self._scope(tenant_id)
-            invocations = _totals(
-                self._series(tenants, MetricType.SUCCESS_RATE, domain), start_us, end_us
-            )
-            latency = _totals(
-                self._series(tenants, MetricType.LATENCY_MS, domain), start_us, end_us
-            )
+        totals = self._store.totals(
+            tenant_id=tenant_id,
+            domain=domain,
+            metrics=(MetricType.SUCCESS_RATE, MetricType.LATENCY_MS),
+            spans=((now - timedelta(days=window_days), now + _JUST_AFTER),),
+        )
+        invocations = totals[MetricType.SUCCESS_RATE][0]
         return roi_report(
             total_invocations=invocations.count,
             success_count=invocations.successes,
-            avg_latency_ms=latency.average,
+            avg_latency_ms=totals[MetricType.LATENCY_MS][0].average,
             hours_saved_per_success=hours_saved_per_success,
             cost_per_hour_usd=cost_per_hour_usd,
         )
@@ -338,60 +274,27 @@ class OutcomesService:
     def health(self) -> HealthStatus:
         """Global: `ok` when any tenant's latest event occurred in the last 24 h."""
         now = self._clock()
-        with self._lock:
-            newest = max(
-                (
-                    key
-                    for tenant in self._tenants.values()
-                    if (key := tenant.timeline.newest_key()) is not None
-                ),
-                default=None,
-            )
+        newest = self._store.newest_occurred_at()
         if newest is None:
             return HealthStatus(status="stale", hours_since_last_event=None)
-        age_us = time_key(now) - newest[0]
-        if age_us <= duration_key(HEALTHY_WITHIN):
+        if now - newest <= HEALTHY_WITHIN:
             return HealthStatus(status="ok")
+        age_us = time_key(now) - time_key(newest)
         return HealthStatus(status="stale", hours_since_last_event=round(age_us / 3.6e9, 2))
 
     def count_events(self, *, tenant_id: str | None) -> int:
-        with self._lock:
-            return sum(len(tenant) for tenant in self._scope(tenant_id))
+        return self._store.count(tenant_id=tenant_id)
 
-    # --- helpers (call with the lock held) ---------------------------------------------
 
-    def _scope(self, tenant_id: str | None) -> list[TenantOutcomes]:
-        if tenant_id is None:
-            return list(self._tenants.values())
-        tenant = self._tenants.get(tenant_id)
-        return [tenant] if tenant is not None else []
-
-    @staticmethod
-    def _series(
-        tenants: list[TenantOutcomes], metric: MetricType, domain: str | None
-    ) -> list[MetricSeries]:
-        return [s for tenant in tenants if (s := tenant.series(metric, domain)) is not None]
-
-    def _trend(
-        self, tenants: list[TenantOutcomes], metric: MetricType, domain: str | None, window: int
-    ) -> OutcomeTrend:
-        series = self._series(tenants, metric, domain)
-        return evaluate_trend(
-            metric_type=metric,
-            values=merge_tails(series, window) if series else [],
-            window=window,
-            domain=domain if domain is not None else DOMAIN_ALL,
-        )
-
-    @staticmethod
-    def _tally(tenants: list[TenantOutcomes], domain: str | None) -> Tally:
-        tallies = [t for tenant in tenants if (t := tenant.tally_for(domain)) is not None]
-        if len(tallies) == 1:
-            return tallies[0]
-        merged = Tally()
-        for tally in tallies:
-            merged.merge(tally)
-        return merged
+def _trend(
+    metric: MetricType, values: list[float], domain: str | None, window: int
+) -> OutcomeTrend:
+    return evaluate_trend(
+        metric_type=metric,
+        values=values,
+        window=window,
+        domain=domain if domain is not None else DOMAIN_ALL,
+    )
 
 
 def _cap(configured: int | None, setting: str, default: int) -> int:
@@ -400,37 +303,9 @@ def _cap(configured: int | None, setting: str, default: int) -> int:
     return max(1, int(configured))
 
 
-def _totals(series: list[MetricSeries], start_us: int, end_us: int) -> RangeTotals:
-    return sum((s.totals(start_us, end_us) for s in series), RangeTotals())
-
-
-def _most_frequent_first(item: tuple[str, int]) -> tuple[int, str]:
-    name, count = item
-    return -count, name
-
-
-_service: OutcomesService | None = None
-_service_lock = threading.Lock()
+# The process-wide service the views use; tests reset it with `services.reset_all()`.
+outcomes_service = services.register("outcomes", OutcomesService)
 
 
 def get_outcomes_service() -> OutcomesService:
-    """The process-wide service the views use."""
-    global _service
-    if _service is None:
-        with _service_lock:
-            if _service is None:
-                _service = OutcomesService()
-    return _service
-
-
-def install_outcomes_service(service: OutcomesService) -> OutcomesService:
-    """Make `service` the one the views use (a test's fixed clock, the benchmark's data sets)."""
-    global _service
-    with _service_lock:
-        _service = service
-    return service
-
-
-def reset_outcomes_service() -> OutcomesService:
-    """A fresh, empty service in place of the current one."""
-    return install_outcomes_service(OutcomesService())
+    return outcomes_service.get()

@@ -1,28 +1,25 @@
-"""Thin DRF viewsets of the outcomes API: parse, call `OutcomesService`, render.
+"""Thin DRF viewsets of the outcomes API: parse, call `OutcomesService`, return its models.
 
-Responses carry the service's pydantic models, which `ModelJSONRenderer` encodes; the
-output serializers describe that same JSON for the schema (a test holds the two
-together). DRF's nested serializers alone would cost a few milliseconds per dashboard.
+The project's renderer writes the service's pydantic models; the output serializers only
+describe that JSON for the schema (a test holds the two together).
 
 Each viewset declares the scope of each action in `scope_map` (read by the project's
-permission class). Tenancy comes from `request.tenant_id` ("" for an operator): a tenant
-reads and writes only its own events; an operator reads every tenant, or one with
-`?tenant_id=`.
+permission class). The kit's tenant rule decides whose events a call sees: a tenant
+reads and writes only its own; an operator reads every tenant, or one with `?tenant_id=`.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import permissions, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from agent33_core.fields import TenantQuerySerializer
+from agent33_core.views import KitViewSet
+
 from .domain import MetricType
-from .renderers import model_renderers
 from .serializers import (
     IDEMPOTENCY_HEADER,
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -36,7 +33,6 @@ from .serializers import (
     OutcomeTrendSerializer,
     RoiInputSerializer,
     RoiReportSerializer,
-    TenantQuerySerializer,
     TrendPathSerializer,
     TrendQuerySerializer,
 )
@@ -58,45 +54,7 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """`data` validated by the class's shared instance; a ValidationError becomes a 400."""
-    return _shared_instance(serializer_class).run_validation(data)
-
-
-def validated_query(
-    serializer_class: type[serializers.Serializer], request: Request
-) -> dict[str, Any]:
-    """The query string validated as a plain dict: an empty value (`?limit=`) is a 400,
-    where DRF would treat form-like input's empty value as absent."""
-    return validated(serializer_class, request.query_params.dict())
-
-
-@functools.cache
-def _shared_instance(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
-    # A new serializer deep-copies every declared field (~0.3 ms, more than a dashboard read);
-    # validation keeps no state on the instance, so one per class serves every thread.
-    serializer = serializer_class()
-    serializer.fields  # noqa: B018  bind the fields now, not on a first concurrent request
-    return serializer
-
-
-def reading_tenant(request: Request, requested: str | None) -> str | None:
-    """A tenant reads its own events; an operator reads all (None) or the one it names."""
-    return getattr(request, "tenant_id", None) or requested or None
-
-
-def writing_tenant(request: Request) -> str:
-    """Every event is stamped with the tenant of the principal that records it."""
-    return getattr(request, "tenant_id", None) or ""
-
-
-class OutcomesViewSet(viewsets.ViewSet):
-    """What every outcomes viewset shares: responses are domain models, rendered as JSON."""
-
-    renderer_classes = model_renderers()
-
-
-class OutcomeEventViewSet(OutcomesViewSet):
+class OutcomeEventViewSet(KitViewSet):
     """`/v1/outcomes/events`: record an event, list events."""
 
     scope_map = {"list": READ, "create": WRITE}
@@ -125,12 +83,14 @@ class OutcomeEventViewSet(OutcomesViewSet):
         },
     )
     def create(self, request: Request) -> Response:
-        data = validated(OutcomeEventInputSerializer, request.data)
+        data = self.body(OutcomeEventInputSerializer)
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is not None:
-            key = validated(IdempotencyKeySerializer, {IDEMPOTENCY_HEADER: key})[IDEMPOTENCY_HEADER]
+            key = self.validated(IdempotencyKeySerializer, {IDEMPOTENCY_HEADER: key})[
+                IDEMPOTENCY_HEADER
+            ]
         recorded = get_outcomes_service().record_event(
-            tenant_id=writing_tenant(request),
+            tenant_id=self.writing_tenant(),
             domain=data["domain"],
             event_type=data["event_type"],
             metric_type=MetricType(data["metric_type"]),
@@ -154,10 +114,10 @@ class OutcomeEventViewSet(OutcomesViewSet):
         responses=OutcomeEventSerializer(many=True),
     )
     def list(self, request: Request) -> Response:
-        query = validated_query(EventListQuerySerializer, request)
+        query = self.query(EventListQuerySerializer)
         metric = query.get("metric_type")
         events = get_outcomes_service().list_events(
-            tenant_id=reading_tenant(request, query.get("tenant_id")),
+            tenant_id=self.reading_tenant(query),
             domain=query.get("domain"),
             event_type=query.get("event_type"),
             metric_type=MetricType(metric) if metric else None,
@@ -168,7 +128,7 @@ class OutcomeEventViewSet(OutcomesViewSet):
         return Response(events)
 
 
-class OutcomeTrendViewSet(OutcomesViewSet):
+class OutcomeTrendViewSet(KitViewSet):
     """`/v1/outcomes/trends/{metric_type}`: the trend direction of one metric."""
 
     scope_map = {"retrieve": READ}
@@ -195,10 +155,10 @@ class OutcomeTrendViewSet(OutcomesViewSet):
         responses=OutcomeTrendSerializer,
     )
     def retrieve(self, request: Request, metric_type: str) -> Response:
-        metric = validated(TrendPathSerializer, {"metric_type": metric_type})["metric_type"]
-        query = validated_query(TrendQuerySerializer, request)
+        metric = self.validated(TrendPathSerializer, {"metric_type": metric_type})["metric_type"]
+        query = self.query(TrendQuerySerializer)
         trend = get_outcomes_service().compute_trend(
-            tenant_id=reading_tenant(request, query.get("tenant_id")),
+            tenant_id=self.reading_tenant(query),
             metric_type=MetricType(metric),
             domain=query.get("domain"),
             window=query["window"],
@@ -206,7 +166,7 @@ class OutcomeTrendViewSet(OutcomesViewSet):
         return Response(trend)
 
 
-class OutcomeInsightViewSet(OutcomesViewSet):
+class OutcomeInsightViewSet(KitViewSet):
     """`/v1/outcomes/dashboard`, `/v1/outcomes/roi` and the public `/v1/outcomes/health`."""
 
     scope_map = {"dashboard": READ, "roi": READ}
@@ -223,9 +183,9 @@ class OutcomeInsightViewSet(OutcomesViewSet):
     )
     @action(detail=False, methods=["get"])
     def dashboard(self, request: Request) -> Response:
-        query = validated_query(DashboardQuerySerializer, request)
+        query = self.query(DashboardQuerySerializer)
         dashboard = get_outcomes_service().dashboard(
-            tenant_id=reading_tenant(request, query.get("tenant_id")),
+            tenant_id=self.reading_tenant(query),
             domain=query.get("domain"),
             window=query["window"],
             recent_limit=query["recent_limit"],
@@ -245,10 +205,10 @@ class OutcomeInsightViewSet(OutcomesViewSet):
     )
     @action(detail=False, methods=["post"])
     def roi(self, request: Request) -> Response:
-        query = validated_query(TenantQuerySerializer, request)
-        data = validated(RoiInputSerializer, request.data)
+        query = self.query(TenantQuerySerializer)
+        data = self.body(RoiInputSerializer)
         report = get_outcomes_service().compute_roi(
-            tenant_id=reading_tenant(request, query.get("tenant_id")),
+            tenant_id=self.reading_tenant(query),
             domain=data["domain"],
             hours_saved_per_success=data["hours_saved_per_success"],
             cost_per_hour_usd=data["cost_per_hour_usd"],

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from outcomes.services import reset_outcomes_service
+from agent33_core.registry import services
 
 READ_WRITE = ["outcomes:read", "outcomes:write"]
 EVENTS = "/v1/outcomes/events"
@@ -30,9 +30,9 @@ def ago(**delta: float) -> str:
 
 @pytest.fixture(autouse=True)
 def _fresh_outcomes_service():
-    reset_outcomes_service()
+    services.reset_all()
     yield
-    reset_outcomes_service()
+    services.reset_all()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from outcomes.index import RECORD_OVERHEAD_BYTES
-from outcomes.services import OutcomesService, install_outcomes_service
+from outcomes.services import OutcomesService, outcomes_service
 
 from .conftest import EVENTS, ago
 
@@ -61,7 +61,7 @@ def test_when_live_keys_hold_the_budget_a_new_write_is_429_and_stores_nothing(
 def test_expired_keys_release_what_they_held(settings, tenant_a):
     settings.OUTCOMES_MAX_BYTES_PER_TENANT = int(BIG_EVENT_BYTES * 3.5)
     now = {"at": datetime(2026, 6, 15, 12, tzinfo=UTC)}
-    install_outcomes_service(OutcomesService(clock=lambda: now["at"]))
+    outcomes_service.install(OutcomesService(clock=lambda: now["at"]))
 
     def post(n: int, **headers):
         body = {**VALID, "value": float(n), "metadata": BIG_METADATA}

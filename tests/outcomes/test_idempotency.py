@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from outcomes.domain import MetricType
-from outcomes.services import OutcomesService, install_outcomes_service
+from outcomes.services import OutcomesService, outcomes_service
 
 from .conftest import EVENTS
 
@@ -31,7 +31,7 @@ class MovableClock:
 def clock() -> MovableClock:
     """The views' service reads this clock; tests move it."""
     clock = MovableClock()
-    clock.service = install_outcomes_service(OutcomesService(clock=clock))
+    clock.service = outcomes_service.install(OutcomesService(clock=clock))
     return clock
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from outcomes.domain import MetricType
-from outcomes.services import OutcomesService, install_outcomes_service
+from outcomes.services import OutcomesService, outcomes_service
 
 from .conftest import HEALTH, ROI, ago
 
@@ -135,7 +135,7 @@ def test_health_is_stale_with_hours_since_the_latest_event(anon_client, tenant_a
 def test_health_boundary_and_hours_against_a_fixed_clock(anon_client):
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     clock = {"now": now}
-    service = install_outcomes_service(OutcomesService(clock=lambda: clock["now"]))
+    service = outcomes_service.install(OutcomesService(clock=lambda: clock["now"]))
     service.record_event(
         tenant_id="t",
         domain="d",

@@ -9,9 +9,9 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.renderers import JSONRenderer
 
+from agent33_core.renderers import PydanticJSONRenderer
 from outcomes import serializers
 from outcomes.domain import MetricType
-from outcomes.renderers import ModelJSONRenderer
 from outcomes.services import OutcomesService
 
 NOW = datetime(2026, 6, 15, 12, 30, 15, 123456, tzinfo=UTC)
@@ -93,7 +93,7 @@ def test_responses_are_exactly_what_the_output_serializers_describe(service):
         (serializers.OutcomeHealthSerializer, service.health()),
         (serializers.OutcomeHealthSerializer, OutcomesService().health()),
     ]
-    renderer = ModelJSONRenderer()
+    renderer = PydanticJSONRenderer()
     for serializer_class, model in cases:
         as_served = json.loads(renderer.render(model))
         described = json.loads(JSONRenderer().render(serializer_class(model).data))

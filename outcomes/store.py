@@ -1,0 +1,295 @@
+"""Where outcome events live: the `EventStore` interface and its memory backend.
+
+`OutcomesService` keeps every event and idempotency key through an `EventStore` and nothing
+else, so the same service runs on any backend (`make_event_store` picks it). The interface
+is the kit's store idea specialised for a time series: besides newest-first lists it answers
+the trend, dashboard and ROI maths (the last values of a metric, exact totals of a time
+range, running counts) in O(rows returned + log n), never a walk over a tenant's history.
+
+- `insert` is one atomic step: expire the tenant's old keys, answer a live key with its
+  first event, check the caps, store, evict the oldest by occurred_at. Refused writes
+  (`QuotaExceeded`) change nothing.
+- Per tenant at most `max_events` events and `max_bytes` bytes of events and keys; at most
+  `max_keys` idempotency keys, each kept `key_ttl` and never dropped earlier.
+
+`tenant_id=None` means an operator: every tenant. Time spans are half-open `[start, end)`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from agent33_core.errors import QuotaExceeded
+
+from .domain import FailureMode, MetricType, OutcomeEvent, OutcomeSummary
+from .idempotency import key_bytes
+from .index import (
+    MetricSeries,
+    RangeTotals,
+    StoredEvent,
+    Tally,
+    TenantOutcomes,
+    merge_newest_first,
+    merge_tails,
+    take,
+    time_key,
+)
+
+Span = tuple[datetime, datetime]  # [start, end)
+
+_ONE_MICROSECOND = 1  # an inclusive `until` ends one microsecond later
+
+
+@dataclass(frozen=True, slots=True)
+class EventCaps:
+    """Per-tenant bounds one write is checked against."""
+
+    max_events: int
+    max_keys: int
+    max_bytes: int
+    key_ttl: timedelta
+
+
+class EventStore(Protocol):
+    def insert(
+        self, event: OutcomeEvent, *, caps: EventCaps, now: datetime, idempotency_key: str | None
+    ) -> tuple[OutcomeEvent, bool]:
+        """(the stored event, True), or (the key's first event, False) on a keyed retry."""
+        ...
+
+    def newest(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        event_type: str | None,
+        metric_type: MetricType | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> list[OutcomeEvent]:
+        """Events matching every given filter (since/until inclusive), newest first."""
+        ...
+
+    def tails(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        count: int,
+    ) -> dict[MetricType, list[float]]:
+        """The last `count` values of each metric by occurred_at, oldest first."""
+        ...
+
+    def totals(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        spans: Sequence[Span],
+    ) -> dict[MetricType, list[RangeTotals]]:
+        """Count, exact sum and successes of each metric in each span (in `spans` order)."""
+        ...
+
+    def summary(
+        self, *, tenant_id: str | None, domain: str | None, top_failure_modes: int
+    ) -> tuple[OutcomeSummary, list[FailureMode]]:
+        """Counts of what is stored, and the most frequent failure classes first."""
+        ...
+
+    def newest_occurred_at(self) -> datetime | None:
+        """The latest occurred_at of any tenant's event, None when there is none."""
+        ...
+
+    def count(self, *, tenant_id: str | None) -> int: ...
+
+    def usage(self, tenant_id: str) -> tuple[int, int]:
+        """(events, bytes of events and keys) the tenant holds now."""
+        ...
+
+
+def make_event_store() -> EventStore:
+    """The store a new `OutcomesService` keeps its events in (the one place a backend is chosen)."""
+    return MemoryEventStore()
+
+
+class MemoryEventStore:
+    """The embedded backend: one `index.TenantOutcomes` per tenant behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tenants: dict[str, TenantOutcomes] = {}
+        self._sequence = itertools.count(1)  # orders events with the same occurred_at
+
+    # --- writes ---------------------------------------------------------------------
+
+    def insert(
+        self, event: OutcomeEvent, *, caps: EventCaps, now: datetime, idempotency_key: str | None
+    ) -> tuple[OutcomeEvent, bool]:
+        stored = StoredEvent(event)
+        key = time_key(event.occurred_at)
+        with self._lock:
+            tenant = self._tenants.get(event.tenant_id)
+            if tenant is not None:
+                tenant.expire_keys(now - caps.key_ttl)
+            needed = stored.size
+            if idempotency_key is not None:
+                first = tenant.keys.get(idempotency_key) if tenant is not None else None
+                if first is not None:
+                    return first.to_event(), False
+                if tenant is not None and len(tenant.keys) >= caps.max_keys:
+                    raise QuotaExceeded(
+                        f"This tenant holds {caps.max_keys} idempotency keys younger than 24 "
+                        "hours; a new key is refused until the oldest expires (retry without a "
+                        "key to record anyway)."
+                    )
+                needed += key_bytes(idempotency_key)
+            held = tenant.bytes - tenant.evictable_bytes if tenant is not None else 0
+            if held + needed > caps.max_bytes:
+                raise QuotaExceeded(
+                    "This tenant's live idempotency keys hold its whole outcomes byte budget "
+                    f"({caps.max_bytes} bytes); retry when they expire."
+                )
+            if tenant is None:
+                tenant = self._tenants[event.tenant_id] = TenantOutcomes()
+            if idempotency_key is not None:
+                tenant.remember_key(idempotency_key, stored, now)
+            tenant.add((key, next(self._sequence)), stored)
+            while len(tenant) and (len(tenant) > caps.max_events or tenant.bytes > caps.max_bytes):
+                tenant.evict_oldest()
+        return event, True
+
+    # --- reads ----------------------------------------------------------------------
+
+    def newest(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        event_type: str | None,
+        metric_type: MetricType | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> list[OutcomeEvent]:
+        start_us = time_key(since) if since is not None else None
+        end_us = time_key(until) + _ONE_MICROSECOND if until is not None else None
+        with self._lock:
+            stream = merge_newest_first(
+                tenant.newest_first(
+                    domain=domain, metric=metric_type, start_us=start_us, end_us=end_us
+                )
+                for tenant in self._scope(tenant_id)
+            )
+            if event_type is not None:
+                stream = (entry for entry in stream if entry[1].event_type == event_type)
+            return take(stream, limit)
+
+    def tails(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        count: int,
+    ) -> dict[MetricType, list[float]]:
+        with self._lock:
+            tenants = self._scope(tenant_id)
+            tails = {}
+            for metric in metrics:
+                series = _series(tenants, metric, domain)
+                tails[metric] = merge_tails(series, count) if series else []
+            return tails
+
+    def totals(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        spans: Sequence[Span],
+    ) -> dict[MetricType, list[RangeTotals]]:
+        keyed = [(time_key(start), time_key(end)) for start, end in spans]
+        with self._lock:
+            tenants = self._scope(tenant_id)
+            totals = {}
+            for metric in metrics:
+                series = _series(tenants, metric, domain)
+                totals[metric] = [
+                    sum((s.totals(start_us, end_us) for s in series), RangeTotals())
+                    for start_us, end_us in keyed
+                ]
+            return totals
+
+    def summary(
+        self, *, tenant_id: str | None, domain: str | None, top_failure_modes: int
+    ) -> tuple[OutcomeSummary, list[FailureMode]]:
+        with self._lock:
+            tallies = [
+                t
+                for tenant in self._scope(tenant_id)
+                if (t := tenant.tally_for(domain)) is not None
+            ]
+            if len(tallies) == 1:
+                tally = tallies[0]
+            else:
+                tally = Tally()
+                for each in tallies:
+                    tally.merge(each)
+            summary = OutcomeSummary(
+                total_events=tally.total,
+                domains=sorted(tally.domains),
+                event_types=sorted(tally.event_types),
+                metric_counts={metric.value: tally.metrics.get(metric, 0) for metric in MetricType},
+            )
+            modes = heapq.nsmallest(
+                top_failure_modes, tally.failure_modes.items(), key=_most_frequent_first
+            )
+        return summary, [FailureMode(failure_class=name, count=count) for name, count in modes]
+
+    def newest_occurred_at(self) -> datetime | None:
+        with self._lock:
+            newest = max(
+                (
+                    found
+                    for tenant in self._tenants.values()
+                    if (found := tenant.timeline.newest_entry()) is not None
+                ),
+                key=lambda entry: entry[0],
+                default=None,
+            )
+        return newest[1].occurred_at if newest is not None else None
+
+    def count(self, *, tenant_id: str | None) -> int:
+        with self._lock:
+            return sum(len(tenant) for tenant in self._scope(tenant_id))
+
+    def usage(self, tenant_id: str) -> tuple[int, int]:
+        with self._lock:
+            tenant = self._tenants.get(tenant_id)
+            return (len(tenant), tenant.bytes) if tenant is not None else (0, 0)
+
+    def _scope(self, tenant_id: str | None) -> list[TenantOutcomes]:
+        if tenant_id is None:
+            return list(self._tenants.values())
+        tenant = self._tenants.get(tenant_id)
+        return [tenant] if tenant is not None else []
+
+
+def _series(
+    tenants: list[TenantOutcomes], metric: MetricType, domain: str | None
+) -> list[MetricSeries]:
+    return [s for tenant in tenants if (s := tenant.series(metric, domain)) is not None]
+
+
+def _most_frequent_first(item: tuple[str, int]) -> tuple[int, str]:
+    name, count = item
+    return -count, name
