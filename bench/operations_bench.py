@@ -26,47 +26,26 @@ django.setup()
 
 from django.test import Client  # noqa: E402
 
+from agent33_core.clock import new_id  # noqa: E402
+from agent33_core.registry import services  # noqa: E402
 from agent33_site.security.tokens import issue_token  # noqa: E402
-from operations.services import reset_operations_service  # noqa: E402
-from operations.singleton import ServiceSingleton  # noqa: E402
-from operations.sources.base import new_id  # noqa: E402
 from operations.sources.budgets.domain import AutonomyBudget, BudgetState  # noqa: E402
-from operations.sources.budgets.services import (  # noqa: E402
-    get_budgets_service,
-    reset_budgets_service,
-)
+from operations.sources.budgets.services import budgets_service  # noqa: E402
 from operations.sources.intakes.domain import ImprovementIntake, IntakeStatus  # noqa: E402
-from operations.sources.intakes.services import (  # noqa: E402
-    get_intakes_service,
-    reset_intakes_service,
-)
+from operations.sources.intakes.services import intakes_service  # noqa: E402
 from operations.sources.traces.domain import Trace, TraceStatus  # noqa: E402
-from operations.sources.traces.services import get_traces_service, reset_traces_service  # noqa: E402
+from operations.sources.traces.services import traces_service  # noqa: E402
 from operations.sources.workflows.domain import (  # noqa: E402
     TriggerType,
     WorkflowRun,
     WorkflowRunStatus,
 )
-from operations.sources.workflows.services import (  # noqa: E402
-    get_workflow_runs_service,
-    reset_workflow_runs_service,
-)
+from operations.sources.workflows.services import workflow_runs_service  # noqa: E402
 
 TENANTS = [f"tenant-{i:02d}" for i in range(20)]
 LIVE = 1_000
 REQUESTS = 80
 WARMUP = 5
-
-
-def _reset() -> None:
-    for reset in (
-        reset_traces_service,
-        reset_budgets_service,
-        reset_intakes_service,
-        reset_workflow_runs_service,
-        reset_operations_service,
-    ):
-        reset()
 
 
 def _trace(i: int, status: TraceStatus, at: datetime) -> Trace:
@@ -126,49 +105,41 @@ def _run(i: int, status: WorkflowRunStatus, at: datetime) -> WorkflowRun:
     )
 
 
+# The registered services behind the four sources; a data set is swapped in with `install`.
+HANDLES = (traces_service, budgets_service, intakes_service, workflow_runs_service)
+
+
 def seed(finished: int, live: int) -> None:
     """`finished` records of history (older than the hub's 24 h window) and `live` live ones."""
     now = datetime.now(UTC)
     plan = [
-        (get_traces_service(), _trace, TraceStatus.COMPLETED, TraceStatus.RUNNING),
-        (get_budgets_service(), _budget, BudgetState.EXPIRED, BudgetState.ACTIVE),
-        (get_intakes_service(), _intake, IntakeStatus.TRACKED, IntakeStatus.ANALYZING),
-        (get_workflow_runs_service(), _run, WorkflowRunStatus.COMPLETED, WorkflowRunStatus.RUNNING),
+        (traces_service, _trace, TraceStatus.COMPLETED, TraceStatus.RUNNING),
+        (budgets_service, _budget, BudgetState.EXPIRED, BudgetState.ACTIVE),
+        (intakes_service, _intake, IntakeStatus.TRACKED, IntakeStatus.ANALYZING),
+        (workflow_runs_service, _run, WorkflowRunStatus.COMPLETED, WorkflowRunStatus.RUNNING),
     ]
-    for service, make, done_status, live_status in plan:
-        store = service._store  # the bench seeds the store directly: fast, no HTTP
+    for handle, make, done_status, live_status in plan:
+        store = handle.get()._store  # the bench seeds the store directly: fast, no HTTP
         per_source = finished // len(plan)
         for i in range(per_source):
             at = now - timedelta(days=30) + timedelta(seconds=i * (28 * 86400 / per_source))
-            store.put(make(i, done_status, at))
+            store.insert(make(i, done_status, at))
         for i in range(live // len(plan)):
-            store.put(make(i, live_status, now - timedelta(minutes=i % 600)))
-
-
-# The singleton behind each source's `get_X_service()`, found in that function's module.
-SINGLETONS: list[ServiceSingleton] = [
-    next(v for v in vars(sys.modules[get.__module__]).values() if isinstance(v, ServiceSingleton))
-    for get in (
-        get_traces_service,
-        get_budgets_service,
-        get_intakes_service,
-        get_workflow_runs_service,
-    )
-]
+            store.insert(make(i, live_status, now - timedelta(minutes=i % 600)))
 
 
 def seeded_services(finished: int) -> list:
     """Fresh services holding `finished` + LIVE records; swapped in with `activate`."""
-    _reset()
+    services.reset_all()
     started = time.perf_counter()
     seed(finished, LIVE)
     print(f"seeded {finished:,} finished + {LIVE:,} live in {time.perf_counter() - started:.1f} s")
-    return [singleton.get() for singleton in SINGLETONS]
+    return [handle.get() for handle in HANDLES]
 
 
-def activate(services: list) -> None:
-    for singleton, service in zip(SINGLETONS, services, strict=True):
-        singleton.install(service)
+def activate(prepared: list) -> None:
+    for handle, service in zip(HANDLES, prepared, strict=True):
+        handle.install(service)
 
 
 def timed_get(client: Client, path: str, token: str) -> float:
@@ -202,7 +173,7 @@ def main() -> int:
                 elapsed = timed_get(client, path, token)
                 if round_index >= WARMUP:
                     samples[(size, i)].append(elapsed)
-    _reset()
+    services.reset_all()
 
     print()
     print(f"GET /v1/operations/hub, median of {REQUESTS} requests (ms), {LIVE:,} live records")

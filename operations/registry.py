@@ -1,15 +1,26 @@
 """The one seam between the hub and the processes it shows: `ProcessSource` and its registry.
 
-A source is any object that satisfies `ProcessSource`; it registers itself once
-(`register_source(...)`, usually from its app's `AppConfig.ready`). The hub never
-imports a source's app: it finds a source by include key, by process type, or by the
-id prefix of a process (O(1): one dict lookup on the text before the first "-").
+A source is any object that satisfies `ProcessSource`: it describes itself (type,
+include key, id prefix, statuses, live statuses, controls) and answers five calls. The
+hub never imports a source's app: it finds a source by include key or by the id prefix
+of a process (O(1): one dict lookup on the text before the first "-"), and derives
+from `controls` which actions an entry allows and which are `unsupported_action`.
+
+Adding a sixth kind of process is one package plus one registration:
+1. a package (here `operations/sources/<name>/`, or any app) whose `source.py` builds
+   an object with the attributes and methods of `ProcessSource` (a `LifecycleService`
+   subclass wrapped in `ServiceBackedSource` gives all of them);
+2. `register_source(that_object)` in its app's `AppConfig.ready`.
+The hub's `?include=` and `?status=` then accept its include key and statuses, and its
+processes appear in the hub, the detail and the controls. (The schema's `ProcessType`
+and `ProcessStatus` enums are documentation: extend them in `operations/domain.py` and
+`operations/serializers.py` when the new values should be published.)
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -17,7 +28,7 @@ from pydantic import BaseModel, Field
 
 
 class ProcessEntry(BaseModel):
-    """One process, normalised for the hub (contract §5)."""
+    """One process, normalised for the hub (contract §5); `metadata` carries `tenant_id`."""
 
     id: str
     type: str
@@ -44,7 +55,7 @@ class ProcessPage(NamedTuple):
 
 
 class AppliedControl(NamedTuple):
-    """What a control did: the status it left (read under the source's lock) and the result."""
+    """What a control did: the status it left (read in the same atomic step) and the result."""
 
     from_status: str
     entry: ProcessEntry
@@ -56,21 +67,22 @@ class ProcessSource(Protocol):
 
     `tenant_id` is keyword-only everywhere: `None` means an operator (every tenant),
     a string limits the call to that tenant; a foreign process is "not found" (None).
-    `apply_control` raises the source's own domain errors (they carry `http_status`
-    and `error_code`, e.g. 409 `invalid_transition`). Pages must come from indexes of
-    live (or per-status) records, never from a scan of the finished history.
-
-    Entries need not put `tenant_id` in `metadata`: the hub adds it to every entry.
-    Optional: a source whose states are not among contract §5's may declare them as
-    `statuses: frozenset[str]`, so the hub's `?status=` accepts them too.
+    `controls` maps each control action to `{from_status: to_status}` ({} = no controls);
+    the hub refuses any other action (409 `unsupported_action`) before `apply_control`,
+    which raises the source's domain errors (e.g. 409 `invalid_transition`). Pages come
+    from indexes of live (or per-status) records, never from a scan of finished history.
+    Every entry's `metadata` carries its `tenant_id`.
     """
 
-    process_type: str  # "multimodal_request"
-    include_key: str  # "multimodal", the value of the hub's `include` parameter
-    id_prefix: str  # "mmreq", the text before the first "-" of every id
+    process_type: str  # "trace"
+    include_key: str  # "traces", the value of the hub's `include` parameter
+    id_prefix: str  # "trace", the text before the first "-" of every id
+    statuses: tuple[str, ...]  # every status this type reports
+    live_statuses: frozenset[str]  # what the default hub view shows
+    controls: Mapping[str, Mapping[str, str]]
 
     def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
-        """The default hub view of this type (its live states; see contract §5)."""
+        """The default hub view of this type (contract §5; `since` bounds workflow runs)."""
         ...
 
     def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
@@ -81,21 +93,18 @@ class ProcessSource(Protocol):
 
     def step_activity(self, *, tenant_id: str | None, process_id: str) -> list[StepActivity]: ...
 
-    def allowed_controls(self, entry: ProcessEntry) -> list[str]:
-        """The control actions (`pause`, `resume`, `cancel`) the entry's status allows now."""
-        ...
-
-    def supported_controls(self) -> frozenset[str]:
-        """Every control action this type has at all; others are 409 `unsupported_action`."""
-        ...
-
     def apply_control(
         self, *, tenant_id: str | None, process_id: str, action: str, actor: str, reason: str
     ) -> AppliedControl: ...
 
 
+def allowed_controls(source: ProcessSource, status: str) -> list[str]:
+    """The actions `source.controls` allows from `status`, in declaration order."""
+    return [action for action, moves in source.controls.items() if status in moves]
+
+
 class SourceRegistry:
-    """Registered sources, indexed three ways. Registration is idempotent per type."""
+    """Registered sources, indexed by type, include key and id prefix (idempotent per type)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -123,6 +132,10 @@ class SourceRegistry:
 
     def include_keys(self) -> list[str]:
         return sorted(self._by_include)
+
+    def statuses(self) -> list[str]:
+        """Every status any registered source reports, sorted (the hub's `?status=` choices)."""
+        return sorted({status for source in self for status in source.statuses})
 
     def __iter__(self) -> Iterator[ProcessSource]:
         return iter(list(self._by_type.values()))

@@ -10,18 +10,19 @@ from agent33_core.fields import (
     QueryIntegerField,
     StrictCharField,
     StrictChoiceField,
+    TenantQuerySerializer,
     UTCDateTimeField,
 )
 
-from .domain import MULTIMODAL_REQUEST_STATES, ControlAction, IncludeKey, ProcessType
+from .domain import MULTIMODAL_REQUEST_STATES, ControlAction, ProcessType
 from .registry import registry
 from .sources.budgets.domain import BudgetState
 from .sources.intakes.domain import IntakeStatus
 from .sources.traces.domain import TraceStatus
 from .sources.workflows.domain import WorkflowRunStatus
-from .tenancy import StrictQuery
 
-# Every status a process of any type reports (contract §5), for `?status=`.
+# The schema's `ProcessStatus` enum: every status contract §5 gives a process. `?status=`
+# itself accepts what the registered sources declare (`registry.statuses()`).
 KNOWN_STATUSES = frozenset(
     {
         *(s.value for s in TraceStatus),
@@ -33,13 +34,20 @@ KNOWN_STATUSES = frozenset(
 )
 
 
-def hub_statuses() -> list[str]:
-    """The known statuses plus any a registered source declares (`statuses`), sorted."""
-    declared = {status for source in registry for status in getattr(source, "statuses", ())}
-    return sorted(KNOWN_STATUSES | declared)
+class RegisteredStatusField(StrictChoiceField):
+    """A status some registered source reports, read from the registry when validating.
+
+    The schema lists contract §5's statuses; a source registered later adds its own.
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        allowed = registry.statuses()
+        if isinstance(data, str) and data in allowed:
+            return data
+        self.fail("invalid_choice", allowed=", ".join(allowed))
 
 
-class HubQuery(StrictQuery):
+class HubQuery(TenantQuerySerializer):
     include = StrictCharField(
         required=False,
         max_length=500,
@@ -51,7 +59,7 @@ class HubQuery(StrictQuery):
         help_text="Workflow runs started at or after this time (default now - 24 h). "
         "Naive times are UTC. Not applied with `status`.",
     )
-    status = StrictChoiceField(
+    status = RegisteredStatusField(
         choices=sorted(KNOWN_STATUSES),
         required=False,
         help_text="Every process in this status (for each included type that has it) "
@@ -59,17 +67,13 @@ class HubQuery(StrictQuery):
     )
     limit = QueryIntegerField(min_value=1, max_value=100, default=100)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["status"].choices = hub_statuses()
-
     def validate(self, attrs: dict) -> dict:
         raw = attrs.get("include")
         if raw is None:
             attrs["include"] = None
             return attrs
         keys = [key.strip() for key in raw.split(",") if key.strip()]
-        known = {k.value for k in IncludeKey} | set(registry.include_keys())
+        known = set(registry.include_keys())
         if not keys:
             raise serializers.ValidationError(
                 {"include": [f"Must name at least one of: {', '.join(sorted(known))}."]}

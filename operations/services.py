@@ -1,7 +1,8 @@
 """The operations hub: aggregates every registered `ProcessSource`, applies controls.
 
-The hub keeps no processes of its own, only the control history: per process, and
-bounded per tenant (the process's tenant), so one tenant's controls never evict another
+The hub keeps no processes of its own, only the control history, in a store: one record
+per tenant (the process's tenant) holding that tenant's history per process, bounded per
+process and per tenant in count and bytes, so one tenant's controls never evict another
 tenant's audit trail. It asks each source for its live set (or one status) through
 indexed calls, so the cost follows the live set, not the finished history.
 """
@@ -9,36 +10,36 @@ indexed calls, so the cost follows the live set, not the finished history.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pydantic_core
 from django.conf import settings
 from pydantic import BaseModel
 
-from agent33_core.fields import json_size
+from agent33_core.clock import utc_now
+from agent33_core.errors import NotFound, UnsupportedAction
+from agent33_core.registry import services
+from agent33_core.store import StoreSpec
 
-from .domain import ControlRecord, ProcessNotFound, UnsupportedAction, shown
-from .registry import ProcessEntry, ProcessSource, SourceRegistry, StepActivity, registry
-from .singleton import ServiceSingleton
-from .sources.base import ITEM_OVERHEAD_BYTES, utc_now
+from .domain import ControlRecord, shown
+from .registry import (
+    ProcessEntry,
+    ProcessSource,
+    SourceRegistry,
+    StepActivity,
+    allowed_controls,
+    registry,
+)
+from .stores import make_store
 
 DEFAULT_SINCE = timedelta(hours=24)
 MAX_HISTORY_PER_PROCESS = 100
 DEFAULT_MAX_CONTROL_HISTORY_PER_TENANT = 10_000
 DEFAULT_MAX_CONTROL_HISTORY_BYTES_PER_TENANT = 4 * 1024 * 1024
+# What Python holds beyond a control record's JSON text.
+CONTROL_OVERHEAD_BYTES = 1024
 CONTROL_LOCK_STRIPES = 64
-
-
-@dataclass
-class TenantHistory:
-    """One tenant's control history: per process, least recently controlled first."""
-
-    by_process: OrderedDict[str, deque[tuple[ControlRecord, int]]] = field(
-        default_factory=OrderedDict
-    )
-    records: int = 0
-    bytes: int = 0
+HISTORY_SLACK_BYTES = 64 * 1024
 
 
 class HubSnapshot(BaseModel):
@@ -54,6 +55,25 @@ class ProcessDetail(ProcessEntry):
     control_history: list[ControlRecord]
 
 
+class TenantControlHistory(BaseModel):
+    """One tenant's control history: per process, least recently controlled first."""
+
+    id: str
+    tenant_id: str
+    started_at: datetime
+    processes: dict[str, list[ControlRecord]]
+    records: int
+    bytes: int
+
+
+def _history_id(tenant_id: str) -> str:
+    return f"controls:{tenant_id}"
+
+
+def _control_bytes(record: ControlRecord) -> int:
+    return len(pydantic_core.to_json(record)) + CONTROL_OVERHEAD_BYTES
+
+
 class OperationsHubService:
     def __init__(
         self,
@@ -63,10 +83,21 @@ class OperationsHubService:
         max_history_bytes_per_tenant: int = DEFAULT_MAX_CONTROL_HISTORY_BYTES_PER_TENANT,
     ) -> None:
         self._registry = source_registry
-        self._lock = threading.Lock()
         self._max_history = max(1, max_history_per_tenant)
         self._max_history_bytes = max(1, max_history_bytes_per_tenant)
-        self._history: dict[str, TenantHistory] = {}
+        # One record per tenant, never live: the record trims itself to the caps above.
+        self._history = make_store(
+            StoreSpec(
+                noun="control history",
+                status_of=lambda history: "kept",
+                time_of=lambda history: history.started_at,
+                size_of=lambda history: history.bytes,
+                live_statuses=frozenset(),
+                max_records=1,
+                # The record trims itself; the slack lets one oversized control be kept.
+                max_bytes=self._max_history_bytes + HISTORY_SLACK_BYTES,
+            )
+        )
         # Controls on one process are serialised, so its history is in the order applied.
         self._control_locks = [threading.Lock() for _ in range(CONTROL_LOCK_STRIPES)]
 
@@ -97,7 +128,7 @@ class OperationsHubService:
             else:
                 page = source.status_page(tenant_id=tenant_id, status=status, limit=limit)
             counts[source.process_type] = page.total
-            entries.extend(map(_with_tenant_metadata, page.entries))
+            entries.extend(page.entries)
         entries.sort(key=lambda e: (e.started_at, e.id), reverse=True)
         return HubSnapshot(
             timestamp=utc_now(),
@@ -112,25 +143,28 @@ class OperationsHubService:
         source = self._registry.for_process_id(process_id)
         entry = source.get_process(tenant_id=tenant_id, process_id=process_id) if source else None
         if source is None or entry is None:
-            raise ProcessNotFound(f"No process with id '{shown(process_id)}'.")
-        return source, _with_tenant_metadata(entry)
+            raise NotFound(f"No process with id '{shown(process_id)}'.")
+        return source, entry
 
     def detail(self, *, tenant_id: str | None, process_id: str) -> ProcessDetail:
         source, entry = self._locate(tenant_id=tenant_id, process_id=process_id)
-        return self._detail(source, entry, tenant_id=tenant_id)
+        history = self._history.get(_history_id(entry.tenant_id), tenant_id=entry.tenant_id)
+        return self._detail(source, entry, tenant_id=tenant_id, history=history)
 
     def _detail(
-        self, source: ProcessSource, entry: ProcessEntry, *, tenant_id: str | None
+        self,
+        source: ProcessSource,
+        entry: ProcessEntry,
+        *,
+        tenant_id: str | None,
+        history: TenantControlHistory | None,
     ) -> ProcessDetail:
-        with self._lock:
-            tenant_history = self._history.get(entry.tenant_id)
-            kept = tenant_history.by_process.get(entry.id, ()) if tenant_history else ()
-            history = [record for record, _ in kept]
-        return ProcessDetail(
-            **entry.model_dump(),
+        # A shallow copy of the entry's fields: no dump, no second validation.
+        return ProcessDetail.model_construct(
+            **dict(entry),
             actions=source.step_activity(tenant_id=tenant_id, process_id=entry.id),
-            controls=source.allowed_controls(entry),
-            control_history=history,
+            controls=allowed_controls(source, entry.status),
+            control_history=list(history.processes.get(entry.id, ())) if history else [],
         )
 
     def control(
@@ -138,76 +172,79 @@ class OperationsHubService:
     ) -> ProcessDetail:
         """Apply `action` through the source's own lifecycle; record it in the history."""
         with self._control_locks[hash(process_id) % CONTROL_LOCK_STRIPES]:
-            source, updated = self._apply(
+            # Locate first: an unknown or foreign process is a 404 before any 409.
+            source, _ = self._locate(tenant_id=tenant_id, process_id=process_id)
+            if action not in source.controls:
+                raise UnsupportedAction(
+                    f"A process of type '{source.process_type}' does not support '{shown(action)}'."
+                )
+            from_status, updated = source.apply_control(
                 tenant_id=tenant_id,
                 process_id=process_id,
                 action=action,
-                reason=reason,
                 actor=actor,
+                reason=reason,
             )
-        return self._detail(source, updated, tenant_id=tenant_id)
-
-    def _apply(
-        self, *, tenant_id: str | None, process_id: str, action: str, reason: str, actor: str
-    ) -> tuple[ProcessSource, ProcessEntry]:
-        # Locate first: an unknown or foreign process is a 404 before any 409.
-        source, _ = self._locate(tenant_id=tenant_id, process_id=process_id)
-        if action not in source.supported_controls():
-            raise UnsupportedAction(
-                f"A process of type '{source.process_type}' does not support '{shown(action)}'."
-            )
-        from_status, updated = source.apply_control(
-            tenant_id=tenant_id, process_id=process_id, action=action, actor=actor, reason=reason
-        )
-        self._remember(
-            ControlRecord(
+            record = ControlRecord(
                 action=action,
                 reason=reason,
                 actor=actor,
                 at=utc_now(),
                 from_status=from_status,
                 to_status=updated.status,
-            ),
-            process_id=process_id,
-            tenant_id=updated.tenant_id,
+            )
+            history = self._remember(record, process_id=process_id, tenant_id=updated.tenant_id)
+        return self._detail(source, updated, tenant_id=tenant_id, history=history)
+
+    def _remember(
+        self, record: ControlRecord, *, process_id: str, tenant_id: str
+    ) -> TenantControlHistory:
+        """Append to the process's history in one store step (inserting the tenant's first)."""
+
+        def append(history: TenantControlHistory) -> TenantControlHistory:
+            return self._appended(history, record, process_id)
+
+        history_id = _history_id(tenant_id)
+        changed = self._history.update(history_id, tenant_id=tenant_id, change=append)
+        if changed is not None:
+            return changed[1]
+        empty = TenantControlHistory(
+            id=history_id,
+            tenant_id=tenant_id,
+            started_at=utc_now(),
+            processes={},
+            records=0,
+            bytes=0,
         )
-        return source, _with_tenant_metadata(updated)
+        try:
+            return self._history.insert(append(empty))
+        except ValueError:  # another process of this tenant inserted it first
+            return self._history.update(history_id, tenant_id=tenant_id, change=append)[1]
 
-    def _remember(self, record: ControlRecord, *, process_id: str, tenant_id: str) -> None:
-        """Append to the process's history; evict only this tenant's oldest history."""
-        size = json_size(record.model_dump(mode="json")) + ITEM_OVERHEAD_BYTES
-        with self._lock:
-            tenant = self._history.setdefault(tenant_id, TenantHistory())
-            history = tenant.by_process.get(process_id)
-            if history is None:
-                history = tenant.by_process[process_id] = deque()
+    def _appended(
+        self, history: TenantControlHistory, record: ControlRecord, process_id: str
+    ) -> TenantControlHistory:
+        """A new version with `record` appended; the oldest controls of the tenant's least
+        recently controlled processes dropped until within every cap (always keeping one).
+        """
+        processes = dict(history.processes)
+        kept = [*processes.pop(process_id, ()), record]
+        processes[process_id] = kept  # now the most recently controlled
+        records, size = history.records + 1, history.bytes + _control_bytes(record)
+        if len(kept) > MAX_HISTORY_PER_PROCESS:
+            processes[process_id] = kept[1:]
+            records, size = records - 1, size - _control_bytes(kept[0])
+        while records > 1 and (records > self._max_history or size > self._max_history_bytes):
+            oldest_process = next(iter(processes))
+            oldest, *rest = processes[oldest_process]
+            if rest:
+                processes[oldest_process] = rest
             else:
-                tenant.by_process.move_to_end(process_id)
-            history.append((record, size))
-            tenant.records += 1
-            tenant.bytes += size
-            if len(history) > MAX_HISTORY_PER_PROCESS:
-                self._forget_oldest(tenant, process_id)
-            while tenant.records > 1 and (
-                tenant.records > self._max_history or tenant.bytes > self._max_history_bytes
-            ):
-                self._forget_oldest(tenant, next(iter(tenant.by_process)))
-
-    @staticmethod
-    def _forget_oldest(tenant: TenantHistory, process_id: str) -> None:
-        history = tenant.by_process[process_id]
-        _, size = history.popleft()
-        tenant.records -= 1
-        tenant.bytes -= size
-        if not history:
-            del tenant.by_process[process_id]
-
-
-def _with_tenant_metadata(entry: ProcessEntry) -> ProcessEntry:
-    """Every hub entry's `metadata` carries its `tenant_id`, whichever source made it."""
-    if entry.metadata.get("tenant_id") == entry.tenant_id:
-        return entry
-    return entry.model_copy(update={"metadata": {**entry.metadata, "tenant_id": entry.tenant_id}})
+                del processes[oldest_process]
+            records, size = records - 1, size - _control_bytes(oldest)
+        return history.model_copy(
+            update={"processes": processes, "records": records, "bytes": size}
+        )
 
 
 def max_control_history_per_tenant() -> int:
@@ -230,18 +267,15 @@ def max_control_history_bytes_per_tenant() -> int:
     )
 
 
-_operations_service = ServiceSingleton(
+operations_service = services.register(
+    "operations.hub",
     lambda: OperationsHubService(
         source_registry=registry,
         max_history_per_tenant=max_control_history_per_tenant(),
         max_history_bytes_per_tenant=max_control_history_bytes_per_tenant(),
-    )
+    ),
 )
 
 
 def get_operations_service() -> OperationsHubService:
-    return _operations_service.get()
-
-
-def reset_operations_service() -> None:
-    _operations_service.reset()
+    return operations_service.get()

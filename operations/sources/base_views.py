@@ -17,11 +17,12 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from operations.tenancy import read_tenant, write_tenant
+from agent33_core.views import KitViewSet
+from operations.views import EmptyQueryValueMixin
 
 from .base import LifecycleService
 
@@ -36,43 +37,32 @@ QUOTA_EXCEEDED = OpenApiResponse(
 )
 
 
-# No docstring: drf-spectacular would publish it as the description of every operation.
-class SourceViewSet(viewsets.ViewSet):
+# No docstring: drf-spectacular would publish it as every operation's description.
+class SourceViewSet(EmptyQueryValueMixin, KitViewSet):
     get_service: ClassVar[Callable[[], LifecycleService[Any]]]  # staticmethod(get_X_service)
     list_query: ClassVar[type[serializers.Serializer]]  # tenant_id, limit, lifecycle filter
     create_input: ClassVar[type[serializers.Serializer]]
-    output: ClassVar[type[serializers.Serializer]]  # detail, create and transition bodies
+    output: ClassVar[type[serializers.Serializer]]  # detail, create and transition (schema)
     list_output: ClassVar[type[serializers.Serializer] | None] = None  # default `output`
     status_query_field: ClassVar[str] = "status"  # the list query field that filters status
 
     def list(self, request: Request) -> Response:
-        query = self.list_query(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        records = self.get_service().list(
-            tenant_id=read_tenant(request, query.validated_data.get("tenant_id")),
-            status=query.validated_data.get(self.status_query_field),
-            limit=query.validated_data["limit"],
-        )
-        service = self.get_service()
+        query = self.query(self.list_query)
         return Response(
-            self.list_serializer()([service.list_item(r) for r in records], many=True).data
+            self.get_service().list_summaries(
+                tenant_id=self.reading_tenant(query),
+                status=query.get(self.status_query_field),
+                limit=query["limit"],
+            )
         )
 
     def create(self, request: Request) -> Response:
-        data = self.create_input(data=request.data)
-        data.is_valid(raise_exception=True)
-        record = self.get_service().create(
-            tenant_id=write_tenant(request), fields=dict(data.validated_data)
-        )
-        return self.record_response(record, code=status.HTTP_201_CREATED)
+        fields = dict(self.body(self.create_input))
+        record = self.get_service().create(tenant_id=self.writing_tenant(), fields=fields)
+        return Response(record, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        record = self.get_service().get(tenant_id=read_tenant(request), record_id=pk)
-        return self.record_response(record)
-
-    def record_response(self, record: Any, code: int = status.HTTP_200_OK) -> Response:
-        """One record in full (`output`), as detail, create and transitions answer."""
-        return Response(self.output(self.get_service().detail_item(record)).data, status=code)
+        return Response(self.get_service().get(tenant_id=self.reading_tenant(), record_id=pk))
 
     @classmethod
     def list_serializer(cls) -> type[serializers.Serializer]:

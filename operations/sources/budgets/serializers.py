@@ -9,8 +9,8 @@ from agent33_core.fields import (
     QueryIntegerField,
     StrictCharField,
     StrictChoiceField,
+    TenantQuerySerializer,
 )
-from operations.tenancy import StrictQuery
 
 from .domain import BudgetState
 
@@ -35,7 +35,7 @@ class BudgetTransitionInput(serializers.Serializer):
     approved_by = StrictCharField(max_length=200, required=False, allow_blank=True)
 
 
-class BudgetListQuery(StrictQuery):
+class BudgetListQuery(TenantQuerySerializer):
     state = StrictChoiceField(choices=_STATES, required=False)
     limit = QueryIntegerField(min_value=1, max_value=500, default=50)
 

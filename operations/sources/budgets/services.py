@@ -1,10 +1,10 @@
-"""The in-memory autonomy budget service: the only place budgets change."""
+"""The autonomy budget service: the only place budgets change."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from operations.singleton import ServiceSingleton
+from agent33_core.registry import services
 from operations.sources.base import LifecycleService
 
 from .domain import (
@@ -42,12 +42,8 @@ class BudgetsService(LifecycleService[AutonomyBudget]):
         }
 
 
-_budgets_service = ServiceSingleton(BudgetsService.from_settings)
+budgets_service = services.register("operations.budgets", BudgetsService.from_settings)
 
 
 def get_budgets_service() -> BudgetsService:
-    return _budgets_service.get()
-
-
-def reset_budgets_service() -> None:
-    _budgets_service.reset()
+    return budgets_service.get()

@@ -2,11 +2,8 @@
 
 from operations.sources.base import ServiceBackedSource
 
-from .services import BudgetsService, get_budgets_service
+from .services import BudgetsService, budgets_service
 
 budgets_source = ServiceBackedSource(
-    process_type=BudgetsService.process_type,
-    include_key="budgets",
-    id_prefix=BudgetsService.id_prefix,
-    get_service=get_budgets_service,
+    service_class=BudgetsService, include_key="budgets", handle=budgets_service
 )

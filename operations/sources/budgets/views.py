@@ -7,7 +7,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from operations.sources.base_views import REFUSED_BY_LIFECYCLE, SourceSchema, SourceViewSet
-from operations.tenancy import read_tenant
 
 from .serializers import BudgetCreateInput, BudgetListQuery, BudgetOutput, BudgetTransitionInput
 from .services import get_budgets_service
@@ -38,12 +37,11 @@ class BudgetViewSet(SourceViewSet):
     )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
-        data = BudgetTransitionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.body(BudgetTransitionInput)
         budget = get_budgets_service().move(
-            tenant_id=read_tenant(request),
+            tenant_id=self.reading_tenant(),
             budget_id=pk,
-            to_state=data.validated_data["to_state"],
-            approved_by=data.validated_data.get("approved_by"),
+            to_state=data["to_state"],
+            approved_by=data.get("approved_by"),
         )
-        return self.record_response(budget)
+        return Response(budget)

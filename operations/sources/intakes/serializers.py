@@ -8,8 +8,8 @@ from agent33_core.fields import (
     QueryIntegerField,
     StrictCharField,
     StrictChoiceField,
+    TenantQuerySerializer,
 )
-from operations.tenancy import StrictQuery
 
 from .domain import IntakeStatus, ResearchType, Urgency
 
@@ -29,7 +29,7 @@ class IntakeTransitionInput(serializers.Serializer):
     to_status = StrictChoiceField(choices=_STATUSES)
 
 
-class IntakeListQuery(StrictQuery):
+class IntakeListQuery(TenantQuerySerializer):
     status = StrictChoiceField(choices=_STATUSES, required=False)
     limit = QueryIntegerField(min_value=1, max_value=500, default=50)
 

@@ -1,10 +1,10 @@
-"""The in-memory improvement intake service: the only place intakes change."""
+"""The improvement intake service: the only place intakes change."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from operations.singleton import ServiceSingleton
+from agent33_core.registry import services
 from operations.sources.base import LifecycleService
 
 from .domain import INTAKE_LIFECYCLE, INTAKE_LIVE_STATUSES, ImprovementIntake, IntakeStatus
@@ -29,12 +29,8 @@ class IntakesService(LifecycleService[ImprovementIntake]):
         }
 
 
-_intakes_service = ServiceSingleton(IntakesService.from_settings)
+intakes_service = services.register("operations.intakes", IntakesService.from_settings)
 
 
 def get_intakes_service() -> IntakesService:
-    return _intakes_service.get()
-
-
-def reset_intakes_service() -> None:
-    _intakes_service.reset()
+    return intakes_service.get()

@@ -2,11 +2,8 @@
 
 from operations.sources.base import ServiceBackedSource
 
-from .services import IntakesService, get_intakes_service
+from .services import IntakesService, intakes_service
 
 intakes_source = ServiceBackedSource(
-    process_type=IntakesService.process_type,
-    include_key="improvements",
-    id_prefix=IntakesService.id_prefix,
-    get_service=get_intakes_service,
+    service_class=IntakesService, include_key="improvements", handle=intakes_service
 )

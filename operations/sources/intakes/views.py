@@ -7,7 +7,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from operations.sources.base_views import REFUSED_BY_LIFECYCLE, SourceSchema, SourceViewSet
-from operations.tenancy import read_tenant
 
 from .serializers import IntakeCreateInput, IntakeListQuery, IntakeOutput, IntakeTransitionInput
 from .services import get_intakes_service
@@ -37,9 +36,8 @@ class IntakeViewSet(SourceViewSet):
     )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
-        data = IntakeTransitionInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.body(IntakeTransitionInput)
         intake = get_intakes_service().transition(
-            tenant_id=read_tenant(request), record_id=pk, target=data.validated_data["to_status"]
+            tenant_id=self.reading_tenant(), record_id=pk, target=data["to_status"]
         )
-        return self.record_response(intake)
+        return Response(intake)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class TraceStatus(StrEnum):
@@ -44,7 +44,9 @@ class TraceAction(BaseModel):
     recorded_at: datetime
 
 
-class Trace(BaseModel):
+class TraceFields(BaseModel):
+    """What a trace is, without its actions (a list shows `action_count` instead)."""
+
     id: str
     tenant_id: str
     task_id: str
@@ -56,8 +58,26 @@ class Trace(BaseModel):
     status: TraceStatus
     failure_code: str = ""
     failure_message: str = ""
-    actions: list[TraceAction] = Field(default_factory=list)
     started_at: datetime
     completed_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class TraceSummary(TraceFields):
+    action_count: int
+
+
+class Trace(TraceFields):
+    """The whole trace: its actions in the order recorded, and their count."""
+
+    actions: list[TraceAction] = Field(default_factory=list)
+
+    @computed_field
+    @property
+    def action_count(self) -> int:
+        return len(self.actions)
+
+    def summary(self) -> TraceSummary:
+        fields = {name: getattr(self, name) for name in TraceFields.model_fields}
+        return TraceSummary.model_construct(**fields, action_count=len(self.actions))

@@ -10,8 +10,8 @@ from agent33_core.fields import (
     QueryIntegerField,
     StrictCharField,
     StrictChoiceField,
+    TenantQuerySerializer,
 )
-from operations.tenancy import StrictQuery
 
 from .domain import FINAL_TRACE_STATUSES, TraceStatus
 
@@ -53,7 +53,7 @@ class TraceCompleteInput(serializers.Serializer):
     failure_message = StrictCharField(**_LONG_TEXT)
 
 
-class TraceListQuery(StrictQuery):
+class TraceListQuery(TenantQuerySerializer):
     status = StrictChoiceField(choices=[s.value for s in TraceStatus], required=False)
     limit = QueryIntegerField(min_value=1, max_value=500, default=50)
 

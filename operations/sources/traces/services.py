@@ -1,14 +1,15 @@
-"""The in-memory trace service: the only place traces change."""
+"""The trace service: the only place traces change."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from operations.domain import InvalidTransition
+from agent33_core.clock import utc_now
+from agent33_core.errors import InvalidTransition
+from agent33_core.registry import services
 from operations.registry import StepActivity
-from operations.singleton import ServiceSingleton
-from operations.sources.base import LifecycleService, utc_now
+from operations.sources.base import LifecycleService
 
 from .domain import (
     TRACE_CONTROLS,
@@ -17,6 +18,7 @@ from .domain import (
     Trace,
     TraceAction,
     TraceStatus,
+    TraceSummary,
 )
 
 
@@ -31,17 +33,22 @@ class TracesService(LifecycleService[Trace]):
     live_statuses = TRACE_LIVE_STATUSES
     controls = TRACE_CONTROLS
     nested_field = "actions"
-    nested_count_field = "action_count"
+
+    def summary(self, record: Trace) -> TraceSummary:
+        return record.summary()
 
     def record_action(
         self, *, tenant_id: str | None, trace_id: str, fields: dict[str, Any]
     ) -> TraceAction:
-        with self._lock:
-            trace = self._visible(trace_id, tenant_id)
-            self._require_running(trace, "record an action on")
-            action = TraceAction(recorded_at=utc_now(), **fields)
-            self._append_item(trace, action, updated_at=action.recorded_at)
-            return action
+        action = TraceAction(recorded_at=utc_now(), **fields)
+        self._append(
+            trace_id,
+            tenant_id=tenant_id,
+            item=action,
+            check=lambda trace: _require_running(trace, "record an action on"),
+            updated_at=action.recorded_at,
+        )
+        return action
 
     def complete(
         self,
@@ -52,26 +59,18 @@ class TracesService(LifecycleService[Trace]):
         failure_code: str,
         failure_message: str,
     ) -> Trace:
-        with self._lock:
-            trace = self._visible(trace_id, tenant_id)
-            self._require_running(trace, "complete")
-            return self._change_status(
-                trace,
-                status,
-                failure_code=failure_code,
-                failure_message=failure_message,
-                completed_at=utc_now(),
+        def complete(trace: Trace) -> Trace:
+            _require_running(trace, "complete")
+            return self._moved(
+                trace, status, failure_code=failure_code, failure_message=failure_message
             )
 
-    def _change_status(self, record: Trace, target: str, **changes: Any) -> Trace:
+        return self._update(trace_id, tenant_id=tenant_id, change=complete)
+
+    def _moved(self, record: Trace, target: str, **changes: Any) -> Trace:
         if target != TraceStatus.RUNNING:
             changes.setdefault("completed_at", utc_now())
-        return super()._change_status(record, target, **changes)
-
-    @staticmethod
-    def _require_running(trace: Trace, verb: str) -> None:
-        if trace.status != TraceStatus.RUNNING:
-            raise InvalidTransition(f"Cannot {verb} a trace that is '{trace.status.value}'.")
+        return super()._moved(record, target, **changes)
 
     def entry_metadata(self, record: Trace) -> dict[str, Any]:
         return {
@@ -96,16 +95,17 @@ class TracesService(LifecycleService[Trace]):
         return list(steps.values())
 
 
+def _require_running(trace: Trace, verb: str) -> None:
+    if trace.status != TraceStatus.RUNNING:
+        raise InvalidTransition(f"Cannot {verb} a trace that is '{trace.status.value}'.")
+
+
 def _latest(a: datetime | None, b: datetime) -> datetime:
     return b if a is None or b > a else a
 
 
-_traces_service = ServiceSingleton(TracesService.from_settings)
+traces_service = services.register("operations.traces", TracesService.from_settings)
 
 
 def get_traces_service() -> TracesService:
-    return _traces_service.get()
-
-
-def reset_traces_service() -> None:
-    _traces_service.reset()
+    return traces_service.get()

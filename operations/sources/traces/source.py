@@ -2,11 +2,8 @@
 
 from operations.sources.base import ServiceBackedSource
 
-from .services import TracesService, get_traces_service
+from .services import TracesService, traces_service
 
 traces_source = ServiceBackedSource(
-    process_type=TracesService.process_type,
-    include_key="traces",
-    id_prefix=TracesService.id_prefix,
-    get_service=get_traces_service,
+    service_class=TracesService, include_key="traces", handle=traces_service
 )

@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from operations.sources.base_views import QUOTA_EXCEEDED, SourceSchema, SourceViewSet
-from operations.tenancy import read_tenant
 
 from .serializers import (
     TraceActionInput,
@@ -57,14 +56,10 @@ class TraceViewSet(SourceViewSet):
     )
     @action(detail=True, methods=["post"])
     def actions(self, request: Request, pk: str) -> Response:
-        data = TraceActionInput(data=request.data)
-        data.is_valid(raise_exception=True)
         recorded = get_traces_service().record_action(
-            tenant_id=read_tenant(request), trace_id=pk, fields=data.validated_data
+            tenant_id=self.reading_tenant(), trace_id=pk, fields=self.body(TraceActionInput)
         )
-        return Response(
-            TraceActionOutput(recorded.model_dump()).data, status=status.HTTP_201_CREATED
-        )
+        return Response(recorded, status=status.HTTP_201_CREATED)
 
     @SCHEMA.record_action(
         "traces_complete",
@@ -73,9 +68,7 @@ class TraceViewSet(SourceViewSet):
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str) -> Response:
-        data = TraceCompleteInput(data=request.data)
-        data.is_valid(raise_exception=True)
         trace = get_traces_service().complete(
-            tenant_id=read_tenant(request), trace_id=pk, **data.validated_data
+            tenant_id=self.reading_tenant(), trace_id=pk, **self.body(TraceCompleteInput)
         )
-        return self.record_response(trace)
+        return Response(trace)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class WorkflowRunStatus(StrEnum):
@@ -44,7 +44,7 @@ WORKFLOW_LIFECYCLE: dict[str, frozenset[str]] = {
     S.FAILED: frozenset(),
     S.CANCELLED: frozenset(),
 }
-# Never evicted; the hub's default view is "every run started since `since`" instead.
+# Never evicted while running; the hub's default view is "every run started since `since`".
 WORKFLOW_LIVE_STATUSES = frozenset({S.RUNNING})
 
 
@@ -54,7 +54,9 @@ class StepEvent(BaseModel):
     at: datetime
 
 
-class WorkflowRun(BaseModel):
+class WorkflowRunFields(BaseModel):
+    """What a run is, without its events (a list shows `event_count` instead)."""
+
     id: str
     tenant_id: str
     workflow_name: str
@@ -63,7 +65,25 @@ class WorkflowRun(BaseModel):
     duration_ms: float | None = None
     error: str = ""
     job_id: str = ""
-    events: list[StepEvent] = Field(default_factory=list)
     started_at: datetime
     created_at: datetime
     updated_at: datetime
+
+
+class WorkflowRunSummary(WorkflowRunFields):
+    event_count: int
+
+
+class WorkflowRun(WorkflowRunFields):
+    """The whole run: its step events in the order recorded, and their count."""
+
+    events: list[StepEvent] = Field(default_factory=list)
+
+    @computed_field
+    @property
+    def event_count(self) -> int:
+        return len(self.events)
+
+    def summary(self) -> WorkflowRunSummary:
+        fields = {name: getattr(self, name) for name in WorkflowRunFields.model_fields}
+        return WorkflowRunSummary.model_construct(**fields, event_count=len(self.events))

@@ -9,9 +9,9 @@ from agent33_core.fields import (
     QueryIntegerField,
     StrictCharField,
     StrictChoiceField,
+    TenantQuerySerializer,
     UTCDateTimeField,
 )
-from operations.tenancy import StrictQuery
 
 from .domain import StepEventType, TriggerType, WorkflowRunStatus
 
@@ -40,7 +40,7 @@ class StepEventInput(serializers.Serializer):
     at = UTCDateTimeField(required=False, help_text="Default now. Naive times are UTC.")
 
 
-class WorkflowRunListQuery(StrictQuery):
+class WorkflowRunListQuery(TenantQuerySerializer):
     status = StrictChoiceField(choices=_STATUSES, required=False)
     limit = QueryIntegerField(min_value=1, max_value=500, default=50)
 

@@ -1,13 +1,15 @@
-"""The in-memory workflow run service: the only place workflow runs change."""
+"""The workflow run service: the only place workflow runs change."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from agent33_core.clock import utc_now
+from agent33_core.registry import services
+from agent33_core.store import Page
 from operations.registry import StepActivity
-from operations.singleton import ServiceSingleton
-from operations.sources.base import LifecycleService, utc_now
+from operations.sources.base import LifecycleService
 
 from .domain import (
     STEP_ENDING_EVENTS,
@@ -15,6 +17,7 @@ from .domain import (
     WORKFLOW_LIVE_STATUSES,
     StepEvent,
     WorkflowRun,
+    WorkflowRunSummary,
 )
 
 
@@ -28,7 +31,9 @@ class WorkflowRunsService(LifecycleService[WorkflowRun]):
     live_statuses = WORKFLOW_LIVE_STATUSES
     controls: dict[str, dict[str, str]] = {}
     nested_field = "events"
-    nested_count_field = "event_count"
+
+    def summary(self, record: WorkflowRun) -> WorkflowRunSummary:
+        return record.summary()
 
     def create(self, *, tenant_id: str, fields: dict[str, Any]) -> WorkflowRun:
         """The producer reports the run's status and, optionally, when it started."""
@@ -40,14 +45,14 @@ class WorkflowRunsService(LifecycleService[WorkflowRun]):
         self, *, tenant_id: str | None, run_id: str, step_id: str, type: str, at: datetime | None
     ) -> StepEvent:
         event = StepEvent(step_id=step_id, type=type, at=at or utc_now())
-        with self._lock:
-            self._append_item(self._visible(run_id, tenant_id), event, updated_at=utc_now())
+        self._append(run_id, tenant_id=tenant_id, item=event, updated_at=utc_now())
         return event
 
-    def live_records(self, *, tenant_id: str | None, since: datetime) -> list[WorkflowRun]:
-        """Every run started at or after `since`, whatever its status (a bisect)."""
-        with self._lock:
-            return self._store.started_since(tenant_id=tenant_id, since=since)
+    def started_since(
+        self, *, tenant_id: str | None, since: datetime, limit: int
+    ) -> Page[WorkflowRun]:
+        """Every run started at or after `since`, whatever its status, newest first."""
+        return self._store.since(tenant_id=tenant_id, since=since, limit=limit)
 
     def entry_metadata(self, record: WorkflowRun) -> dict[str, Any]:
         return {
@@ -73,12 +78,10 @@ class WorkflowRunsService(LifecycleService[WorkflowRun]):
         return list(steps.values())
 
 
-_workflow_runs_service = ServiceSingleton(WorkflowRunsService.from_settings)
+workflow_runs_service = services.register(
+    "operations.workflow_runs", WorkflowRunsService.from_settings
+)
 
 
 def get_workflow_runs_service() -> WorkflowRunsService:
-    return _workflow_runs_service.get()
-
-
-def reset_workflow_runs_service() -> None:
-    _workflow_runs_service.reset()
+    return workflow_runs_service.get()

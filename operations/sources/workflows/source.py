@@ -1,12 +1,24 @@
-"""Workflow runs as hub processes (type `workflow`, include `workflows`, prefix `wfrun`)."""
+"""Workflow runs as hub processes (type `workflow`, include `workflows`, prefix `wfrun`).
 
+Their default hub view is every run started since `since`, whatever its status.
+"""
+
+from datetime import datetime
+
+from operations.registry import ProcessPage
 from operations.sources.base import ServiceBackedSource
 
-from .services import WorkflowRunsService, get_workflow_runs_service
+from .services import WorkflowRunsService, workflow_runs_service
 
-workflows_source = ServiceBackedSource(
-    process_type=WorkflowRunsService.process_type,
-    include_key="workflows",
-    id_prefix=WorkflowRunsService.id_prefix,
-    get_service=get_workflow_runs_service,
+
+class WorkflowRunsSource(ServiceBackedSource):
+    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
+        service = workflow_runs_service.get()
+        return self._page(
+            service, service.started_since(tenant_id=tenant_id, since=since, limit=limit)
+        )
+
+
+workflows_source = WorkflowRunsSource(
+    service_class=WorkflowRunsService, include_key="workflows", handle=workflow_runs_service
 )

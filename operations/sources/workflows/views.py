@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from operations.sources.base_views import QUOTA_EXCEEDED, SourceSchema, SourceViewSet
-from operations.tenancy import read_tenant
 
 from .serializers import (
     StepEventInput,
@@ -60,13 +59,12 @@ class WorkflowRunViewSet(SourceViewSet):
     )
     @action(detail=True, methods=["post"])
     def events(self, request: Request, pk: str) -> Response:
-        data = StepEventInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = self.body(StepEventInput)
         event = get_workflow_runs_service().record_event(
-            tenant_id=read_tenant(request),
+            tenant_id=self.reading_tenant(),
             run_id=pk,
-            step_id=data.validated_data["step_id"],
-            type=data.validated_data["type"],
-            at=data.validated_data.get("at"),
+            step_id=data["step_id"],
+            type=data["type"],
+            at=data.get("at"),
         )
-        return Response(StepEventOutput(event.model_dump()).data, status=status.HTTP_201_CREATED)
+        return Response(event, status=status.HTTP_201_CREATED)
