@@ -99,5 +99,5 @@ def seed_demo(service: MultimodalService | None = None) -> int:
         elif then == "claim":
             service.claim(tenant_id=tenant, request_id=record.id)
     for tenant, policy in DEMO_POLICIES.items():
-        service.replace_policy(policy_tenant_id=tenant, policy=policy)
+        service.replace_policy(tenant_id=None, policy_tenant_id=tenant, policy=policy)
     return len(DEMO_REQUESTS)

@@ -1,7 +1,7 @@
 """The multimodal contract: modalities, states, the lifecycle map, records and errors.
 
-The lifecycle is data (`TRANSITIONS`); `transition()` is the only place a state change
-is judged, and a refusal is a 409 `invalid_transition` naming the current state.
+The lifecycle is data (`TRANSITIONS`), judged by `agent33_core.lifecycle.transition`; a
+refusal is a 409 `invalid_transition` whose message (`refusal`) names the verb and state.
 """
 
 from __future__ import annotations
@@ -9,12 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent33_core import errors as core_errors
-from agent33_core.errors import DomainError
+from agent33_core.errors import DomainError, NotFound
 
 
 class Modality(StrEnum):
@@ -65,40 +63,34 @@ RESULT_ID_PREFIX = "mmres"
 ARTIFACT_ID_PREFIX = "mmart"
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid4().hex[:16]}"
+def refusal(current: RequestState, target: RequestState) -> str:
+    """The 409 message when the map refuses `current -> target`, in the client's verb."""
+    return f"Cannot {_VERB_FOR_TARGET[target]} a request in state '{current.value}'."
 
 
-class MultimodalError(DomainError):
-    """Base of the app's errors; each takes its status and code from `agent33_core`'s."""
+class InvalidInput(DomainError):
+    """400 `invalid`: the request's inputs do not fit together."""
 
 
-class InvalidInput(MultimodalError):
-    pass  # 400 `invalid`, from DomainError
+class PolicyViolation(DomainError):
+    """400 `policy_violation`: the tenant policy refuses the request (the detail names the rule)."""
 
-
-class PolicyViolation(MultimodalError):
     error_code = "policy_violation"
 
 
-class NotFound(MultimodalError, core_errors.NotFound):
-    pass
+class PolicyWriteDenied(DomainError):
+    """403 `permission_denied`: tenant policies are written by operators only."""
+
+    http_status = 403
+    error_code = "permission_denied"
 
 
-class InvalidTransition(MultimodalError, core_errors.InvalidTransition):
-    pass
+class RequestNotFound(NotFound):
+    """No such request for this caller, or another tenant's."""
 
 
-class UnsupportedAction(MultimodalError, core_errors.UnsupportedAction):
-    pass
-
-
-def transition(current: RequestState, target: RequestState) -> RequestState:
-    """`target` when the lifecycle map allows it from `current`, else `InvalidTransition`."""
-    if target not in TRANSITIONS[current]:
-        verb = _VERB_FOR_TARGET[target]
-        raise InvalidTransition(f"Cannot {verb} a request in state '{current.value}'.")
-    return target
+class PolicyNotFound(NotFound):
+    """A tenant asked for another tenant's policy."""
 
 
 class MultimodalRequest(BaseModel):

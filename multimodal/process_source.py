@@ -1,18 +1,20 @@
 """Multimodal requests as processes of the operations hub (contract §5).
 
-Imported only when the `operations` app is installed (see `MultimodalConfig.ready`).
-Reads go through the service's per-state indexes, never the finished history; the hub's
-cancel is the API's cancel (same service call, same 409 from the lifecycle map).
+Imported only when the `operations` app is installed (see `MultimodalConfig.ready`). The
+source describes itself (statuses, live statuses, controls); the hub derives what it
+allows from that. Pages come from the request store's live and per-state indexes; the
+hub's cancel is the API's cancel (same service call, same 409 from the lifecycle map).
 """
 
 from __future__ import annotations
 
-import heapq
+from collections.abc import Mapping
 from datetime import datetime
 
+from agent33_core.errors import NotFound
 from operations.registry import AppliedControl, ProcessEntry, ProcessPage, StepActivity
 
-from .domain import LIVE_STATES, MultimodalRequest, NotFound, RequestState, UnsupportedAction
+from .domain import LIVE_STATES, REQUEST_ID_PREFIX, MultimodalRequest, RequestState
 from .services import get_multimodal_service
 
 CANCEL = "cancel"
@@ -39,23 +41,25 @@ def _entry(record: MultimodalRequest) -> ProcessEntry:
 class MultimodalProcessSource:
     process_type = "multimodal_request"
     include_key = "multimodal"
-    id_prefix = "mmreq"
+    id_prefix = REQUEST_ID_PREFIX
+    statuses: tuple[str, ...] = tuple(state.value for state in RequestState)
+    live_statuses: frozenset[str] = frozenset(state.value for state in LIVE_STATES)
+    controls: Mapping[str, Mapping[str, str]] = {
+        CANCEL: {state.value: RequestState.CANCELLED.value for state in LIVE_STATES}
+    }
 
     def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
         """Pending and processing requests; `since` does not narrow live work."""
-        records = get_multimodal_service().live_requests(tenant_id=tenant_id)
-        newest = heapq.nlargest(limit, records, key=lambda r: (r.created_at, r.id))
-        return ProcessPage(len(records), [_entry(r) for r in newest])
+        page = get_multimodal_service().live_page(tenant_id=tenant_id, limit=limit)
+        return ProcessPage(page.total, [_entry(r) for r in page.records])
 
     def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
-        try:
-            state = RequestState(status)
-        except ValueError:
+        if status not in self.statuses:
             return ProcessPage(0, [])  # not a multimodal state: no request has it
-        service = get_multimodal_service()
-        records = service.list_requests(tenant_id=tenant_id, state=state, limit=limit)
-        total = service.count_requests(tenant_id=tenant_id, state=state)
-        return ProcessPage(total, [_entry(r) for r in records])  # newest first already
+        page = get_multimodal_service().state_page(
+            tenant_id=tenant_id, state=RequestState(status), limit=limit
+        )
+        return ProcessPage(page.total, [_entry(r) for r in page.records])
 
     def get_process(self, *, tenant_id: str | None, process_id: str) -> ProcessEntry | None:
         try:
@@ -78,17 +82,10 @@ class MultimodalProcessSource:
             return []
         return [StepActivity(step_id="adapter", action_count=runs, completed_at=last_completed)]
 
-    def allowed_controls(self, entry: ProcessEntry) -> list[str]:
-        return [CANCEL] if entry.status in {s.value for s in LIVE_STATES} else []
-
-    def supported_controls(self) -> frozenset[str]:
-        return frozenset({CANCEL})
-
     def apply_control(
         self, *, tenant_id: str | None, process_id: str, action: str, actor: str, reason: str
     ) -> AppliedControl:
-        if action != CANCEL:
-            raise UnsupportedAction(f"Multimodal requests support only 'cancel', not '{action}'.")
+        """The hub calls this only for an action in `controls`: here, always a cancel."""
         previous, record = get_multimodal_service().cancel_from(
             tenant_id=tenant_id, request_id=process_id
         )

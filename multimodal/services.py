@@ -1,192 +1,136 @@
 """`MultimodalService`: the only place multimodal state changes.
 
-All state sits behind one lock, held for every read-check-write. An adapter runs
-outside the lock, in a daemon worker thread the caller waits for at most the request's
-timeout; its outcome is then committed through the lifecycle map, so a request cancelled
-meanwhile stays cancelled and the late output is dropped.
+It orchestrates the policy checks (`policy`), the adapter runs (`runner`) and the state
+(`stores`). Every lifecycle move (claim, complete, fail, cancel, retry) is ONE atomic
+`update` of the request store whose change runs `transition()`, so ten concurrent
+executes run the adapter once, and a request cancelled while its adapter ran stays
+cancelled (the late output is dropped).
 
-Memory is bounded per tenant in records (`MULTIMODAL_MAX_REQUESTS_PER_TENANT`, 10,000)
-and in bytes (`MULTIMODAL_MAX_BYTES_PER_TENANT`, 64 MiB). A request costs
-`RECORD_OVERHEAD_BYTES` plus the UTF-8 bytes of its texts, its input artifact, and what
-its runs produced (error message, result as JSON, output artifact); a request that may
-still run (pending, processing, failed) holds at least `run_reserve` for that last part,
-so a failed run always fits. Making room evicts the tenant's earliest-finished request
-(completed, failed or cancelled) with its result and output artifact; live requests
-(pending, processing) are never evicted. When the live ones alone leave no room, a new
-request is a 429 `quota_exceeded` and nothing is evicted or stored; a successful run
-whose output cannot fit ends `failed` instead (its output dropped, retry allowed).
+Memory is bounded per tenant in records and bytes by the request store: making room
+evicts the earliest-finished request with its companions; live requests (pending,
+processing) are never evicted. When the live ones alone leave no room, a new request is
+a 429 `quota_exceeded` storing nothing; a successful run whose output cannot fit ends
+`failed` instead (its output dropped, retry allowed).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import heapq
-import itertools
-import json
-import re
-import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
 
-from agent33_core.errors import QuotaExceeded
-from agent33_core.fields import json_size
-from agent33_core.jsonsafety import is_valid_text, json_problem
+from agent33_core.clock import new_id, utc_now
+from agent33_core.errors import InvalidTransition, QuotaExceeded
+from agent33_core.lifecycle import transition
+from agent33_core.registry import services
+from agent33_core.store import Page
 
-from .adapters.base import Adapter, AdapterError, AdapterInput, AdapterOutput
+from . import policy as rules
+from .adapters.base import AdapterInput
 from .domain import (
     ARTIFACT_ID_PREFIX,
-    DEFAULT_REQUEST_TIMEOUT_SECONDS,
-    LIVE_STATES,
     REQUEST_ID_PREFIX,
     RESULT_ID_PREFIX,
     TRANSITIONS,
     InvalidInput,
-    InvalidTransition,
     Modality,
     MultimodalRequest,
     MultimodalResult,
-    NotFound,
-    PolicyViolation,
+    RequestNotFound,
     RequestState,
     ResultState,
     TenantPolicy,
-    new_id,
-    transition,
+    refusal,
+)
+from .runner import RunOutcome, load_adapter, run_bounded
+from .stores import (
+    FAILED_RUN_BYTES,
+    RECORD_OVERHEAD_BYTES,
+    MultimodalStores,
+    StoredArtifact,
+    StoredRequest,
+    make_stores,
+    request_size,
+    result_size,
+    utf8_len,
 )
 
 DEFAULT_MAX_REQUESTS_PER_TENANT = 10_000
 DEFAULT_MAX_BYTES_PER_TENANT = 64 * 1024 * 1024
-# What a stored request, and a stored result, cost besides their texts, JSON and artifacts:
-# fixed fields, index entries and Python objects (about 1.8 KiB each, measured with
-# tracemalloc), rounded up, so the byte cap bounds the process's real memory.
-RECORD_OVERHEAD_BYTES = 2048
-RESULT_OVERHEAD_BYTES = 2048
-# Adapter errors are cut to this many characters, so a failed run fits `run_reserve`.
-ERROR_MESSAGE_MAX_CHARS = 1000
-# A failed run's share of `run_reserve` besides the adapter path: the error twice (record
-# and result metadata, at most 4,000 bytes each), the result's ids and times, its overhead.
-FAILED_RUN_BYTES = 12 * 1024
-OUTPUT_MAX_DEPTH = 32
-_CONTROL_CHARACTERS = re.compile("[\x00-\x1f]")
-NEEDS_TEXT = frozenset({Modality.TEXT_TO_SPEECH})
-NEEDS_ARTIFACT = frozenset({Modality.SPEECH_TO_TEXT, Modality.VISION_ANALYSIS})
-# States a request may still run from, or is running in: they keep room for a failed run.
-RUNNABLE_STATES = frozenset(
-    {RequestState.PROCESSING}
-    | {state for state, targets in TRANSITIONS.items() if RequestState.PROCESSING in targets}
-)
+# A modality filter reads pages this many times larger until enough requests match.
+_MODALITY_FETCH_GROWTH = 4
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(slots=True)
-class _Artifact:
-    tenant_id: str
-    request_id: str
-    content_type: str
-    data: bytes
-
-
-@dataclass(slots=True)
-class _Entry:
-    """A stored request with what clients never see: its input bytes, run count and cost.
-
-    `fixed_bytes` is what the request costs whatever its runs do; `result_bytes` is its
-    result as JSON plus its output artifact; `cost` is what the tenant's totals hold for it.
-    """
-
-    seq: int
-    record: MultimodalRequest
-    input_artifact: bytes | None
-    fixed_bytes: int
-    attempts: int = 0
-    last_run_completed_at: datetime | None = None
-    result: MultimodalResult | None = None
-    result_bytes: int = 0
-    output_artifact_ids: list[str] = field(default_factory=list)
-    cost: int = 0
-
-
-@dataclass(slots=True)
-class _Tenant:
-    """One tenant's requests, in creation order, an id index per state, the finished ones
-    in the order they finished (eviction order), and the bytes they hold."""
-
-    requests: dict[str, _Entry] = field(default_factory=dict)
-    by_state: dict[RequestState, dict[str, None]] = field(
-        default_factory=lambda: {state: {} for state in RequestState}
+def _moved(stored: StoredRequest, target: RequestState, **changes: Any) -> StoredRequest:
+    """`stored` in `target` if the lifecycle map allows it (else a 409), stamped now."""
+    current = stored.state
+    transition(
+        TRANSITIONS,
+        noun="request",
+        current=current,
+        target=target,
+        refusal=refusal(current, target),
     )
-    finished: dict[str, None] = field(default_factory=dict)
-    bytes: int = 0
-    live_bytes: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class _RunOutcome:
-    output: AdapterOutput | None
-    error: str
+    request = stored.request.model_copy(
+        update={"state": target, "updated_at": utc_now(), **changes.pop("request", {})}
+    )
+    return stored.model_copy(update={"request": request, "incoming_bytes": 0, **changes})
 
 
 class MultimodalService:
-    def __init__(
-        self,
-        *,
-        adapter_paths: dict[str, str],
-        max_requests_per_tenant: int = DEFAULT_MAX_REQUESTS_PER_TENANT,
-        max_bytes_per_tenant: int = DEFAULT_MAX_BYTES_PER_TENANT,
-    ) -> None:
-        if max_requests_per_tenant < 1:
-            raise ImproperlyConfigured("MULTIMODAL_MAX_REQUESTS_PER_TENANT must be at least 1.")
-        if max_bytes_per_tenant < 1:
-            raise ImproperlyConfigured("MULTIMODAL_MAX_BYTES_PER_TENANT must be at least 1.")
-        self._lock = threading.Lock()
-        self._max_per_tenant = max_requests_per_tenant
-        self._max_bytes = max_bytes_per_tenant
-        self._adapters = {m: _load_adapter(m, adapter_paths) for m in Modality}
+    def __init__(self, *, adapter_paths: dict[str, str], stores: MultimodalStores) -> None:
+        self._adapters = {m: load_adapter(m, adapter_paths) for m in Modality}
         self._adapter_paths = {m: adapter_paths[m.value] for m in Modality}
         # The most a failed run can add: it names its adapter in the result's metadata.
-        self._run_reserve = FAILED_RUN_BYTES + max(
-            _utf8_len(path) for path in self._adapter_paths.values()
+        self._run_reserve = FAILED_RUN_BYTES + max(map(utf8_len, self._adapter_paths.values()))
+        self.stores = stores
+        self._requests = stores.requests
+
+    @classmethod
+    def from_settings(cls) -> MultimodalService:
+        max_requests = getattr(
+            settings, "MULTIMODAL_MAX_REQUESTS_PER_TENANT", DEFAULT_MAX_REQUESTS_PER_TENANT
         )
-        self._tenants: dict[str, _Tenant] = {}
-        self._tenant_of: dict[str, str] = {}  # request id -> tenant id, for O(1) lookups
-        self._artifacts: dict[str, _Artifact] = {}
-        self._policies: dict[str, TenantPolicy] = {}
-        self._seq = 0
+        max_bytes = getattr(
+            settings, "MULTIMODAL_MAX_BYTES_PER_TENANT", DEFAULT_MAX_BYTES_PER_TENANT
+        )
+        if max_requests < 1:
+            raise ImproperlyConfigured("MULTIMODAL_MAX_REQUESTS_PER_TENANT must be at least 1.")
+        if max_bytes < 1:
+            raise ImproperlyConfigured("MULTIMODAL_MAX_BYTES_PER_TENANT must be at least 1.")
+        return cls(
+            adapter_paths=dict(settings.MULTIMODAL_ADAPTERS),
+            stores=make_stores(
+                max_requests_per_tenant=max_requests, max_bytes_per_tenant=max_bytes
+            ),
+        )
 
     # --- policies -------------------------------------------------------------------
 
     def get_policy(self, *, tenant_id: str | None, policy_tenant_id: str) -> TenantPolicy:
-        """A tenant reads only its own policy; an operator reads any."""
-        if tenant_id is not None and tenant_id != policy_tenant_id:
-            raise NotFound("Not found.")
-        with self._lock:
-            return self._policy_for(policy_tenant_id).model_copy(deep=True)
+        """A tenant reads only its own policy; an operator (None) reads any."""
+        rules.require_reader(tenant_id=tenant_id, policy_tenant_id=policy_tenant_id)
+        return rules.effective(self.stores.policies.get(policy_tenant_id))
 
-    def replace_policy(self, *, policy_tenant_id: str, policy: TenantPolicy) -> TenantPolicy:
-        with self._lock:
-            self._policies[policy_tenant_id] = policy.model_copy(deep=True)
-            return policy.model_copy(deep=True)
+    def replace_policy(
+        self, *, tenant_id: str | None, policy_tenant_id: str, policy: TenantPolicy
+    ) -> TenantPolicy:
+        """Operators (None) only: store `policy` as the tenant's whole policy."""
+        rules.require_writer(tenant_id=tenant_id)
+        self.stores.policies.put(policy_tenant_id, policy)
+        return policy
 
-    def update_policy(self, *, policy_tenant_id: str, changes: dict[str, Any]) -> TenantPolicy:
-        """Merge `changes` into the current policy (validated as a whole)."""
-        with self._lock:
-            merged = self._policy_for(policy_tenant_id).model_dump() | changes
-            policy = TenantPolicy.model_validate(merged)
-            self._policies[policy_tenant_id] = policy
-            return policy.model_copy(deep=True)
-
-    def _policy_for(self, tenant_id: str) -> TenantPolicy:
-        return self._policies.get(tenant_id) or TenantPolicy()
+    def update_policy(
+        self, *, tenant_id: str | None, policy_tenant_id: str, changes: dict[str, Any]
+    ) -> TenantPolicy:
+        """Operators (None) only: merge `changes` into the current policy (validated whole)."""
+        rules.require_writer(tenant_id=tenant_id)
+        return self.stores.policies.update(
+            policy_tenant_id, lambda stored: rules.merged(stored, changes)
+        )
 
     # --- requests -------------------------------------------------------------------
 
@@ -202,79 +146,59 @@ class MultimodalService:
         requested_by: str,
     ) -> MultimodalRequest:
         """Check the input against the tenant's policy and store a pending request."""
-        if input_artifact_id and input_artifact_base64 is not None:
-            raise InvalidInput("Give either input_artifact_id or input_artifact_base64, not both.")
-        has_artifact = bool(input_artifact_id) or input_artifact_base64 is not None
-        if modality in NEEDS_TEXT and not input_text:
-            raise InvalidInput(f"input_text is required for {modality.value}.")
-        if modality in NEEDS_ARTIFACT and not has_artifact:
-            raise InvalidInput(
-                f"An input artifact (input_artifact_base64 or input_artifact_id) is required "
-                f"for {modality.value}."
+        artifact = rules.check_inputs(
+            modality=modality,
+            input_text=input_text,
+            input_artifact_id=input_artifact_id,
+            input_artifact_base64=input_artifact_base64,
+        )
+        policy = rules.effective(self.stores.policies.get(tenant_id))
+        timeout = rules.check_request(
+            policy,
+            modality=modality,
+            input_text=input_text,
+            requested_timeout_seconds=requested_timeout_seconds,
+        )
+        if input_artifact_id:
+            stored_artifact = self.stores.artifacts.get(input_artifact_id)
+            if stored_artifact is None or stored_artifact.tenant_id != tenant_id:
+                raise InvalidInput(f"input_artifact_id '{input_artifact_id}' is not known.")
+            artifact = stored_artifact.data
+        rules.check_artifact_size(policy, artifact)
+        now = utc_now()
+        request = MultimodalRequest(
+            id=new_id(REQUEST_ID_PREFIX),
+            tenant_id=tenant_id,
+            modality=modality,
+            input_text=input_text,
+            input_artifact_id=input_artifact_id,
+            input_artifact_bytes=len(artifact) if artifact is not None else 0,
+            requested_timeout_seconds=timeout,
+            requested_by=requested_by,
+            created_at=now,
+            updated_at=now,
+        )
+        fixed_bytes = RECORD_OVERHEAD_BYTES + request.input_artifact_bytes
+        fixed_bytes += sum(map(utf8_len, (tenant_id, input_text, input_artifact_id, requested_by)))
+        stored = StoredRequest(
+            request=request, fixed_bytes=fixed_bytes, reserve_bytes=self._run_reserve
+        )
+        if artifact is not None:  # first, so no claim ever finds a request without its input
+            self.stores.inputs.put(
+                request.id,
+                StoredArtifact(
+                    tenant_id=tenant_id, request_id=request.id, content_type="", data=artifact
+                ),
             )
-        artifact = _decode_base64(input_artifact_base64) if input_artifact_base64 else None
-        with self._lock:
-            policy = self._policy_for(tenant_id)
-            if modality not in policy.allowed_modalities:
-                raise PolicyViolation(
-                    f"Modality '{modality.value}' is not allowed by the tenant policy "
-                    f"(allowed_modalities)."
-                )
-            if len(input_text) > policy.max_text_chars:
-                raise PolicyViolation(
-                    f"input_text has {len(input_text)} characters, over the policy's "
-                    f"max_text_chars of {policy.max_text_chars}."
-                )
-            timeout = requested_timeout_seconds
-            if timeout is None:
-                timeout = min(DEFAULT_REQUEST_TIMEOUT_SECONDS, policy.max_timeout_seconds)
-            if timeout > policy.max_timeout_seconds:
-                raise PolicyViolation(
-                    f"requested_timeout_seconds {timeout} is over the policy's "
-                    f"max_timeout_seconds of {policy.max_timeout_seconds}."
-                )
-            if input_artifact_id:
-                stored = self._artifacts.get(input_artifact_id)
-                if stored is None or stored.tenant_id != tenant_id:
-                    raise InvalidInput(f"input_artifact_id '{input_artifact_id}' is not known.")
-                artifact = stored.data
-            if artifact is not None and len(artifact) > policy.max_artifact_bytes:
-                raise PolicyViolation(
-                    f"The artifact has {len(artifact)} bytes, over the policy's "
-                    f"max_artifact_bytes of {policy.max_artifact_bytes}."
-                )
-            fixed_bytes = RECORD_OVERHEAD_BYTES + sum(
-                map(_utf8_len, (tenant_id, input_text, input_artifact_id, requested_by))
-            )
-            fixed_bytes += len(artifact) if artifact is not None else 0
-            tenant = self._tenants.get(tenant_id) or _Tenant()
-            self._make_room(tenant, fixed_bytes + self._run_reserve)  # 429: nothing stored
-            self._tenants[tenant_id] = tenant
-            now = _now()
-            record = MultimodalRequest(
-                id=new_id(REQUEST_ID_PREFIX),
-                tenant_id=tenant_id,
-                modality=modality,
-                input_text=input_text,
-                input_artifact_id=input_artifact_id,
-                input_artifact_bytes=len(artifact) if artifact is not None else 0,
-                requested_timeout_seconds=timeout,
-                requested_by=requested_by,
-                created_at=now,
-                updated_at=now,
-            )
-            self._seq += 1
-            entry = _Entry(self._seq, record, artifact, fixed_bytes)
-            entry.cost = self._cost_of(entry)
-            tenant.requests[record.id] = entry
-            tenant.by_state[record.state][record.id] = None
-            self._tenant_of[record.id] = tenant_id
-            _account(tenant, entry, +1)
-            return record
+        try:
+            self._requests.insert(stored)
+        except QuotaExceeded:
+            self.stores.inputs.delete(request.id)
+            raise self._no_room_for_request(tenant_id, request_size(stored)) from None
+        return request
 
     def get_request(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
-        with self._lock:
-            return self._find(tenant_id, request_id).record
+        return self._get(tenant_id, request_id).request
 
     def list_requests(
         self,
@@ -284,47 +208,41 @@ class MultimodalService:
         state: RequestState | None = None,
         limit: int = 50,
     ) -> list[MultimodalRequest]:
-        """Newest first. A state filter reads that state's index, not the whole history."""
-        with self._lock:
-            tenants = self._scoped_tenants(tenant_id)
-            if state is not None:
-                entries = (t.requests[rid] for t in tenants for rid in t.by_state[state])
-                newest = heapq.nlargest(limit, self._matching(entries, modality), key=_by_seq)
-            else:
-                streams = [reversed(t.requests.values()) for t in tenants]
-                merged = heapq.merge(*streams, key=_by_seq, reverse=True)
-                newest = list(itertools.islice(self._matching(merged, modality), limit))
-            return [entry.record for entry in newest]
+        """Newest first, from the store's (per-state) index."""
+        status = state.value if state is not None else None
+        fetch = limit
+        while True:
+            page = self._requests.newest(tenant_id=tenant_id, status=status, limit=fetch)
+            found = [s.request for s in page.records]
+            if modality is not None:
+                found = [r for r in found if r.modality is modality]
+            if modality is None or len(found) >= limit or fetch >= page.total:
+                return found[:limit]
+            fetch *= _MODALITY_FETCH_GROWTH
 
     def execute(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
         """Run the adapter once (pending or failed -> processing -> completed | failed)."""
-        entry, attempt = self._claim(tenant_id, request_id)
-        record = entry.record
+        claimed = self._claim(tenant_id, request_id)
+        request = claimed.request
+        stored_input = self.stores.inputs.get(request.id)
         adapter_input = AdapterInput(
-            request_id=record.id,
-            tenant_id=record.tenant_id,
-            modality=record.modality.value,
-            input_text=record.input_text,
-            input_artifact=entry.input_artifact,
-            timeout_seconds=record.requested_timeout_seconds,
+            request_id=request.id,
+            tenant_id=request.tenant_id,
+            modality=request.modality.value,
+            input_text=request.input_text,
+            input_artifact=stored_input.data if stored_input is not None else None,
+            timeout_seconds=request.requested_timeout_seconds,
         )
-        started_at = _now()
-        outcome = _run_bounded(
-            self._adapters[record.modality], adapter_input, record.requested_timeout_seconds
+        started_at = utc_now()
+        outcome = run_bounded(
+            self._adapters[request.modality], adapter_input, request.requested_timeout_seconds
         )
-        return self._finish(entry, attempt, started_at, outcome)
+        return self._finish(claimed, started_at, outcome)
 
     def claim(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
         """Only the first half of `execute`: move the request to processing for a worker
         elsewhere (the demo data uses it to show a request in flight; cancel still works)."""
-        return self._claim(tenant_id, request_id)[0].record
-
-    def _claim(self, tenant_id: str | None, request_id: str) -> tuple[_Entry, int]:
-        with self._lock:
-            entry = self._find(tenant_id, request_id)
-            self._move(entry, RequestState.PROCESSING, error_message="")
-            entry.attempts += 1
-            return entry, entry.attempts
+        return self._claim(tenant_id, request_id).request
 
     def cancel(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
         return self.cancel_from(tenant_id=tenant_id, request_id=request_id)[1]
@@ -332,350 +250,203 @@ class MultimodalService:
     def cancel_from(
         self, *, tenant_id: str | None, request_id: str
     ) -> tuple[RequestState, MultimodalRequest]:
-        """Cancel, and report the state it left (read under the same lock)."""
-        with self._lock:
-            entry = self._find(tenant_id, request_id)
-            previous = entry.record.state
-            return previous, self._move(entry, RequestState.CANCELLED)
+        """Cancel, and report the state it left (read in the same atomic step)."""
+        before, after = self._update(
+            tenant_id, request_id, lambda s: _moved(s, RequestState.CANCELLED)
+        )
+        return before.state, after.request
 
     def get_result(self, *, tenant_id: str | None, request_id: str) -> MultimodalResult:
-        with self._lock:
-            entry = self._find(tenant_id, request_id)
-            if entry.result is None:
-                raise NotFound(f"Request {request_id} has no result yet.")
-            return entry.result.model_copy(deep=True)
+        result_id = self._get(tenant_id, request_id).request.result_id
+        result = self.stores.results.get(result_id) if result_id else None
+        if result is None:
+            raise RequestNotFound(f"Request {request_id} has no result yet.")
+        return result
 
     # --- what the operations hub reads ----------------------------------------------
 
-    def live_requests(self, *, tenant_id: str | None) -> list[MultimodalRequest]:
-        """Pending and processing requests, from the per-state index."""
-        with self._lock:
-            return [
-                t.requests[rid].record
-                for t in self._scoped_tenants(tenant_id)
-                for state in LIVE_STATES
-                for rid in t.by_state[state]
-            ]
+    def live_page(self, *, tenant_id: str | None, limit: int) -> Page[MultimodalRequest]:
+        """Pending and processing requests, newest first, from the live index."""
+        page = self._requests.newest_live(tenant_id=tenant_id, limit=limit)
+        return Page(page.total, [s.request for s in page.records])
 
-    def count_requests(self, *, tenant_id: str | None, state: RequestState) -> int:
-        with self._lock:
-            return sum(len(t.by_state[state]) for t in self._scoped_tenants(tenant_id))
+    def state_page(
+        self, *, tenant_id: str | None, state: RequestState, limit: int
+    ) -> Page[MultimodalRequest]:
+        page = self._requests.newest(tenant_id=tenant_id, status=state.value, limit=limit)
+        return Page(page.total, [s.request for s in page.records])
 
     def adapter_runs(
         self, *, tenant_id: str | None, request_id: str
     ) -> tuple[int, datetime | None]:
         """How many times the adapter ran for a request, and when the last run ended."""
-        with self._lock:
-            entry = self._find(tenant_id, request_id)
-            return entry.attempts, entry.last_run_completed_at
+        stored = self._get(tenant_id, request_id)
+        return stored.attempts, stored.last_run_completed_at
 
     # --- internals ------------------------------------------------------------------
 
+    def _get(self, tenant_id: str | None, request_id: str) -> StoredRequest:
+        stored = self._requests.get(request_id, tenant_id=tenant_id)
+        if stored is None:
+            raise RequestNotFound(f"Request {request_id} not found.")
+        return stored
+
+    def _update(
+        self,
+        tenant_id: str | None,
+        request_id: str,
+        change: Callable[[StoredRequest], StoredRequest],
+    ) -> tuple[StoredRequest, StoredRequest]:
+        changed = self._requests.update(request_id, tenant_id=tenant_id, change=change)
+        if changed is None:
+            raise RequestNotFound(f"Request {request_id} not found.")
+        return changed
+
+    def _claim(self, tenant_id: str | None, request_id: str) -> StoredRequest:
+        def claim(stored: StoredRequest) -> StoredRequest:
+            return _moved(
+                stored,
+                RequestState.PROCESSING,
+                request={"error_message": ""},
+                attempts=stored.attempts + 1,
+            )
+
+        return self._update(tenant_id, request_id, claim)[1]
+
     def _finish(
-        self, entry: _Entry, attempt: int, started_at: datetime, outcome: _RunOutcome
+        self, claimed: StoredRequest, started_at: datetime, outcome: RunOutcome
     ) -> MultimodalRequest:
-        with self._lock:
-            record = entry.record
-            target = RequestState.FAILED if outcome.output is None else RequestState.COMPLETED
+        """Store the run's result and move the request to completed or failed, in one step;
+        a request cancelled meanwhile stays as it is and the output is dropped."""
+        request, tenant_id = claimed.request, claimed.tenant_id
+        completed_at = utc_now()
+        result, artifact = self._result_of(claimed, started_at, completed_at, outcome)
+        size = result_size(result, artifact)
+        if outcome.output is not None and not self._admit_output(claimed, size):
+            outcome = RunOutcome(None, self._no_room_for_output(tenant_id, size))
+            result, artifact = self._result_of(claimed, started_at, completed_at, outcome)
+            size = result_size(result, artifact)
+        target = RequestState.FAILED if outcome.output is None else RequestState.COMPLETED
+        self.stores.results.put(result.id, result)
+        if artifact is not None:
+            self.stores.artifacts.put(result.output_artifact_id, artifact)
+
+        def finish(stored: StoredRequest) -> StoredRequest:
             try:
-                transition(record.state, target)
-            except InvalidTransition:
-                # Cancelled while the adapter ran: the map refuses the completion, so the
-                # output is dropped and the record stays as it is.
-                return record
-            completed_at = _now()
-            result, artifact = self._result_of(record, attempt, started_at, completed_at, outcome)
-            size = _result_bytes(result, artifact)
-            if outcome.output is not None and not self._room_for_output(entry, size):
-                outcome = _RunOutcome(None, self._no_room_message(entry, size))
-                target = RequestState.FAILED
-                result, artifact = self._result_of(
-                    record, attempt, started_at, completed_at, outcome
+                return _moved(
+                    stored,
+                    target,
+                    request={"result_id": result.id, "error_message": outcome.error},
+                    result_bytes=size,
+                    output_artifact_id=result.output_artifact_id,
+                    last_run_completed_at=completed_at,
                 )
-                size = _result_bytes(result, artifact)
-            entry.last_run_completed_at = completed_at
-            self._drop_result(entry)  # the previous run's; the totals follow in `_move`
-            entry.result = result
-            entry.result_bytes = size
-            if artifact is not None:
-                self._artifacts[result.output_artifact_id] = artifact
-                entry.output_artifact_ids.append(result.output_artifact_id)
-            return self._move(entry, target, result_id=result.id, error_message=outcome.error)
+            except InvalidTransition:
+                return stored  # cancelled while the adapter ran: the map refuses the finish
 
-    def _room_for_output(self, entry: _Entry, result_bytes: int) -> bool:
-        """Make room for a completed run's result by evicting finished requests, earliest
-        finished first; False (evicting nothing) when the live requests leave too little.
+        changed = self._requests.update(request.id, tenant_id=tenant_id, change=finish)
+        if changed is None or changed[1].request.result_id != result.id:
+            self.stores.results.delete(result.id)  # the finish was refused: drop the output
+            self.stores.artifacts.delete(result.output_artifact_id)
+            if changed is None:  # cancelled, then evicted to make room
+                raise RequestNotFound(f"Request {request.id} not found.")
+            return changed[1].request
+        before, after = changed
+        self.stores.results.delete(before.request.result_id)  # the previous run's
+        self.stores.artifacts.delete(before.output_artifact_id)
+        return after.request
 
-        A failed run never needs this: its record and result fit in `run_reserve`."""
-        tenant = self._tenants[entry.record.tenant_id]
-        cost_after = entry.fixed_bytes + result_bytes  # completed: no reserve any more
-        if tenant.live_bytes - entry.cost + cost_after > self._max_bytes:
+    def _admit_output(self, claimed: StoredRequest, size: int) -> bool:
+        """Hold `size` bytes for a completed run's result on the still-processing request:
+        the store evicts finished requests to make room, or refuses (False) when the live
+        requests leave too little. A failed run never needs this: it fits the reserve."""
+
+        def hold(stored: StoredRequest) -> StoredRequest:
+            if stored.state is not RequestState.PROCESSING:
+                return stored  # cancelled meanwhile: the finish will be refused
+            return stored.model_copy(update={"incoming_bytes": size})
+
+        try:
+            self._requests.update(claimed.id, tenant_id=claimed.tenant_id, change=hold)
+        except QuotaExceeded:
             return False
-        while tenant.bytes - entry.cost + cost_after > self._max_bytes:
-            self._evict(tenant, next(iter(tenant.finished)))
         return True
 
-    def _no_room_message(self, entry: _Entry, result_bytes: int) -> str:
-        tenant = self._tenants[entry.record.tenant_id]
+    def _result_of(
+        self,
+        claimed: StoredRequest,
+        started_at: datetime,
+        completed_at: datetime,
+        outcome: RunOutcome,
+    ) -> tuple[MultimodalResult, StoredArtifact | None]:
+        """The result of one run and its output artifact (named by the result, not stored)."""
+        request = claimed.request
+        metadata: dict[str, Any] = {
+            "adapter": self._adapter_paths[request.modality],
+            "attempt": claimed.attempts,
+        }
+        fields: dict[str, Any] = {
+            "id": new_id(RESULT_ID_PREFIX),
+            "request_id": request.id,
+            "started_at": started_at,
+            "completed_at": completed_at,
+        }
+        output = outcome.output
+        if output is None:
+            metadata["error"] = outcome.error
+            return MultimodalResult(state=ResultState.FAILED, metadata=metadata, **fields), None
+        output_data = dict(output.output_data)
+        artifact = None
+        if output.output_artifact is not None:
+            fields["output_artifact_id"] = new_id(ARTIFACT_ID_PREFIX)
+            output_data.setdefault("output_artifact_id", fields["output_artifact_id"])
+            artifact = StoredArtifact(
+                tenant_id=request.tenant_id,
+                request_id=request.id,
+                content_type=output.output_artifact_content_type or "application/octet-stream",
+                data=output.output_artifact,
+            )
+        result = MultimodalResult(
+            state=ResultState.COMPLETED,
+            output_text=output.output_text,
+            output_data=output_data,
+            metadata=metadata | output.metadata,
+            **fields,
+        )
+        return result, artifact
+
+    def _live_usage(self, tenant_id: str) -> tuple[int, int]:
+        """(live requests, their bytes): read only to explain a refusal."""
+        limit = self._requests.spec.max_records
+        page = self._requests.newest_live(tenant_id=tenant_id, limit=limit)
+        return page.total, sum(map(request_size, page.records))
+
+    def _no_room_for_request(self, tenant_id: str, size: int) -> QuotaExceeded:
+        live_count, live_bytes = self._live_usage(tenant_id)
+        if live_count >= self._requests.spec.max_records:
+            return QuotaExceeded(
+                f"The tenant already has {live_count} live requests, the per-tenant cap "
+                f"(MULTIMODAL_MAX_REQUESTS_PER_TENANT); execute or cancel some first."
+            )
+        return QuotaExceeded(
+            f"This request needs {size} bytes of multimodal storage and the tenant's live "
+            f"requests hold {live_bytes} of its {self._requests.spec.max_bytes} bytes "
+            f"(MULTIMODAL_MAX_BYTES_PER_TENANT); execute or cancel some first."
+        )
+
+    def _no_room_for_output(self, tenant_id: str, size: int) -> str:
+        _, live_bytes = self._live_usage(tenant_id)
         return (
-            f"The output ({result_bytes} bytes) does not fit the tenant's multimodal storage: "
-            f"live requests hold {tenant.live_bytes} of its {self._max_bytes} bytes "
+            f"The output ({size} bytes) does not fit the tenant's multimodal storage: "
+            f"live requests hold {live_bytes} of its {self._requests.spec.max_bytes} bytes "
             f"(MULTIMODAL_MAX_BYTES_PER_TENANT). Retry once some have finished or been "
             f"cancelled."
         )
 
-    def _result_of(
-        self,
-        record: MultimodalRequest,
-        attempt: int,
-        started_at: datetime,
-        completed_at: datetime,
-        outcome: _RunOutcome,
-    ) -> tuple[MultimodalResult, _Artifact | None]:
-        """The result of one run and its output artifact (named by the result, not stored)."""
-        result = MultimodalResult(
-            id=new_id(RESULT_ID_PREFIX),
-            request_id=record.id,
-            state=ResultState.FAILED if outcome.output is None else ResultState.COMPLETED,
-            started_at=started_at,
-            completed_at=completed_at,
-            metadata={"adapter": self._adapter_paths[record.modality], "attempt": attempt},
-        )
-        output = outcome.output
-        if output is None:
-            result.metadata["error"] = outcome.error
-            return result, None
-        result.output_text = output.output_text
-        result.output_data = dict(output.output_data)
-        result.metadata.update(output.metadata)
-        if output.output_artifact is None:
-            return result, None
-        artifact_id = new_id(ARTIFACT_ID_PREFIX)
-        result.output_artifact_id = artifact_id
-        result.output_data.setdefault("output_artifact_id", artifact_id)
-        artifact = _Artifact(
-            record.tenant_id,
-            record.id,
-            output.output_artifact_content_type or "application/octet-stream",
-            output.output_artifact,
-        )
-        return result, artifact
 
-    def _move(self, entry: _Entry, target: RequestState, **changes: Any) -> MultimodalRequest:
-        """The one state change, judged by the lifecycle map, keeping indexes and byte
-        totals true.
-
-        Records are immutable: a change stores a new one, so readers share them safely.
-        """
-        record = entry.record
-        transition(record.state, target)
-        tenant = self._tenants[record.tenant_id]
-        _account(tenant, entry, -1)
-        del tenant.by_state[record.state][record.id]
-        tenant.by_state[target][record.id] = None
-        tenant.finished.pop(record.id, None)
-        if target not in LIVE_STATES:
-            tenant.finished[record.id] = None  # finishing again moves it to the end
-        entry.record = record.model_copy(update={"state": target, "updated_at": _now(), **changes})
-        entry.cost = self._cost_of(entry)
-        _account(tenant, entry, +1)
-        return entry.record
-
-    def _cost_of(self, entry: _Entry) -> int:
-        """Bytes the entry holds; one that may still run keeps room for a failed run."""
-        produced = _utf8_len(entry.record.error_message) + entry.result_bytes
-        if entry.record.state in RUNNABLE_STATES:
-            produced = max(produced, self._run_reserve)
-        return entry.fixed_bytes + produced
-
-    def _find(self, tenant_id: str | None, request_id: str) -> _Entry:
-        owner = self._tenant_of.get(request_id)
-        if owner is None or (tenant_id is not None and owner != tenant_id):
-            raise NotFound(f"Request {request_id} not found.")
-        return self._tenants[owner].requests[request_id]
-
-    def _scoped_tenants(self, tenant_id: str | None) -> list[_Tenant]:
-        if tenant_id is None:
-            return list(self._tenants.values())
-        tenant = self._tenants.get(tenant_id)
-        return [tenant] if tenant is not None else []
-
-    @staticmethod
-    def _matching(entries: Iterable[_Entry], modality: Modality | None) -> Iterator[_Entry]:
-        for entry in entries:
-            if modality is None or entry.record.modality is modality:
-                yield entry
-
-    def _make_room(self, tenant: _Tenant, cost: int) -> None:
-        """Room for one more request of `cost` bytes, evicting finished requests earliest
-        finished first; `QuotaExceeded` (evicting nothing) when live ones leave too little."""
-        live_count = len(tenant.requests) - len(tenant.finished)
-        if live_count >= self._max_per_tenant:
-            raise QuotaExceeded(
-                f"The tenant already has {live_count} live requests, the per-tenant cap "
-                f"(MULTIMODAL_MAX_REQUESTS_PER_TENANT); execute or cancel some first."
-            )
-        if tenant.live_bytes + cost > self._max_bytes:
-            raise QuotaExceeded(
-                f"This request needs {cost} bytes of multimodal storage and the tenant's live "
-                f"requests hold {tenant.live_bytes} of its {self._max_bytes} bytes "
-                f"(MULTIMODAL_MAX_BYTES_PER_TENANT); execute or cancel some first."
-            )
-        while len(tenant.requests) >= self._max_per_tenant or tenant.bytes + cost > self._max_bytes:
-            self._evict(tenant, next(iter(tenant.finished)))
-
-    def _evict(self, tenant: _Tenant, request_id: str) -> None:
-        entry = tenant.requests.pop(request_id)
-        _account(tenant, entry, -1)
-        del tenant.by_state[entry.record.state][request_id]
-        del tenant.finished[request_id]
-        del self._tenant_of[request_id]
-        self._drop_result(entry)
-
-    def _drop_result(self, entry: _Entry) -> None:
-        for artifact_id in entry.output_artifact_ids:
-            self._artifacts.pop(artifact_id, None)
-        entry.output_artifact_ids.clear()
-        entry.result = None
-        entry.result_bytes = 0
-
-
-def _account(tenant: _Tenant, entry: _Entry, sign: int) -> None:
-    """Add (+1) or remove (-1) the entry's cost from its tenant's byte totals."""
-    tenant.bytes += sign * entry.cost
-    if entry.record.state in LIVE_STATES:
-        tenant.live_bytes += sign * entry.cost
-
-
-def _result_bytes(result: MultimodalResult, artifact: _Artifact | None) -> int:
-    artifact_bytes = len(artifact.data) if artifact is not None else 0
-    return RESULT_OVERHEAD_BYTES + json_size(result.model_dump(mode="json")) + artifact_bytes
-
-
-def _utf8_len(text: str) -> int:
-    return len(text.encode("utf-8", "replace"))
-
-
-def _safe_message(text: str) -> str:
-    """An error for the client: valid text, no control characters, at most 1,000 chars."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    text = _CONTROL_CHARACTERS.sub(" ", text)
-    if len(text) > ERROR_MESSAGE_MAX_CHARS:
-        text = text[: ERROR_MESSAGE_MAX_CHARS - 1] + "…"
-    return text
-
-
-def _output_problem(output: AdapterOutput) -> str | None:
-    """Why an adapter's output may not be stored (a later read could not render it)."""
-    if not isinstance(output.output_text, str) or not is_valid_text(output.output_text):
-        return "output_text is not valid text."
-    if output.output_artifact is not None and not isinstance(output.output_artifact, bytes):
-        return "output_artifact is not bytes."
-    if not isinstance(output.output_artifact_content_type, str) or not is_valid_text(
-        output.output_artifact_content_type
-    ):
-        return "output_artifact_content_type is not valid text."
-    for name in ("output_data", "metadata"):
-        value = getattr(output, name)
-        if not isinstance(value, dict):
-            return f"{name} is not a JSON object."
-        problem = json_problem(value, max_depth=OUTPUT_MAX_DEPTH)
-        if problem is None:
-            try:
-                json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
-            except (TypeError, ValueError, RecursionError):
-                problem = "it holds values that are not JSON."
-        if problem is not None:
-            return f"{name}: {problem}"
-    return None
-
-
-def _by_seq(entry: _Entry) -> int:
-    return entry.seq
-
-
-def _decode_base64(text: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise PolicyViolation(
-            "input_artifact_base64 is not valid base64 (artifact encoding rule)."
-        ) from exc
-
-
-def _load_adapter(modality: Modality, adapter_paths: dict[str, str]) -> Adapter:
-    path = adapter_paths.get(modality.value)
-    if not path:
-        raise ImproperlyConfigured(f"MULTIMODAL_ADAPTERS has no adapter for '{modality.value}'.")
-    try:
-        target = import_string(path)
-        adapter = target() if isinstance(target, type) else target
-    except (ImportError, AdapterError, TypeError) as exc:
-        raise ImproperlyConfigured(f"MULTIMODAL_ADAPTERS['{modality.value}']: {exc}") from exc
-    if not isinstance(adapter, Adapter):
-        raise ImproperlyConfigured(f"{path} has no run(request) method.")
-    return adapter
-
-
-def _run_bounded(adapter: Adapter, adapter_input: AdapterInput, timeout: int) -> _RunOutcome:
-    """Run the adapter in a daemon thread; give up waiting after `timeout` seconds.
-
-    A timed-out thread is abandoned, not killed: it is a daemon (never blocks exit) and
-    adapters doing I/O get the same timeout, so it ends on its own.
-    """
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["output"] = adapter.run(adapter_input)
-        except AdapterError as exc:
-            box["error"] = _safe_message(str(exc)) or "The adapter failed."
-        except Exception as exc:  # an adapter bug must fail the request, not the worker
-            box["error"] = _safe_message(
-                f"The adapter failed unexpectedly: {type(exc).__name__}: {exc}"
-            )
-
-    worker = threading.Thread(
-        target=work, name=f"multimodal-{adapter_input.request_id}", daemon=True
-    )
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        return _RunOutcome(None, f"The adapter timed out after {timeout} s.")
-    if "error" in box:
-        return _RunOutcome(None, box["error"])
-    output = box.get("output")
-    if not isinstance(output, AdapterOutput):
-        return _RunOutcome(None, "The adapter returned no AdapterOutput.")
-    problem = _output_problem(output)
-    if problem is not None:
-        return _RunOutcome(None, f"The adapter returned output that cannot be stored: {problem}")
-    return _RunOutcome(output, "")
-
-
-_service: MultimodalService | None = None
-_service_lock = threading.Lock()
+multimodal_service = services.register("multimodal", MultimodalService.from_settings)
 
 
 def get_multimodal_service() -> MultimodalService:
     """The process-wide service, built from settings on first use."""
-    global _service
-    with _service_lock:
-        if _service is None:
-            _service = MultimodalService(
-                adapter_paths=dict(settings.MULTIMODAL_ADAPTERS),
-                max_requests_per_tenant=getattr(
-                    settings, "MULTIMODAL_MAX_REQUESTS_PER_TENANT", DEFAULT_MAX_REQUESTS_PER_TENANT
-                ),
-                max_bytes_per_tenant=getattr(
-                    settings, "MULTIMODAL_MAX_BYTES_PER_TENANT", DEFAULT_MAX_BYTES_PER_TENANT
-                ),
-            )
-        return _service
-
-
-def reset_multimodal_service() -> None:
-    """Forget all state (tests); the next call re-reads settings."""
-    global _service
-    with _service_lock:
-        _service = None
+    return multimodal_service.get()

@@ -1,15 +1,13 @@
-"""Thin DRF viewsets: parse, call `MultimodalService`, serialize."""
+"""Thin DRF viewsets: parse, call `MultimodalService`, return its models."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from agent33_core.tenancy import is_operator
 from agent33_core.views import KitViewSet
 
 from .domain import Modality, RequestState, TenantPolicy
@@ -24,10 +22,6 @@ from .services import get_multimodal_service
 
 TAGS = ["multimodal"]
 NOT_FOUND = OpenApiResponse(description="No such request, or another tenant's (`not_found`).")
-
-
-def _request_body(record) -> dict:
-    return MultimodalRequestSerializer(record.model_dump()).data
 
 
 class MultimodalRequestViewSet(KitViewSet):
@@ -66,9 +60,7 @@ class MultimodalRequestViewSet(KitViewSet):
         "`MULTIMODAL_MAX_BYTES_PER_TENANT`: input artifact, texts and results).",
     )
     def create(self, request: Request) -> Response:
-        body = MultimodalRequestCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
+        data = self.body(MultimodalRequestCreateSerializer)
         service = get_multimodal_service()
         record = service.create_request(
             tenant_id=self.writing_tenant(),
@@ -81,7 +73,7 @@ class MultimodalRequestViewSet(KitViewSet):
         )
         if data["execute_now"]:
             record = service.execute(tenant_id=record.tenant_id, request_id=record.id)
-        return Response(_request_body(record), status=status.HTTP_201_CREATED)
+        return Response(record, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="multimodal_requests_list",
@@ -92,17 +84,14 @@ class MultimodalRequestViewSet(KitViewSet):
         "value is a 400.",
     )
     def list(self, request: Request) -> Response:
-        # A plain dict, not the QueryDict: DRF skips an empty `?limit=` in a QueryDict.
-        query = MultimodalRequestListQuerySerializer(data=request.query_params.dict())
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
+        params = self.query(MultimodalRequestListQuerySerializer)
         records = get_multimodal_service().list_requests(
             tenant_id=self.reading_tenant(params),
             modality=Modality(params["modality"]) if "modality" in params else None,
             state=RequestState(params["state"]) if "state" in params else None,
             limit=params["limit"],
         )
-        return Response([_request_body(r) for r in records])
+        return Response(records)
 
     @extend_schema(
         operation_id="multimodal_requests_retrieve",
@@ -113,7 +102,7 @@ class MultimodalRequestViewSet(KitViewSet):
         record = get_multimodal_service().get_request(
             tenant_id=self.reading_tenant(), request_id=id
         )
-        return Response(_request_body(record))
+        return Response(record)
 
     @extend_schema(
         operation_id="multimodal_requests_execute",
@@ -134,7 +123,7 @@ class MultimodalRequestViewSet(KitViewSet):
     @action(detail=True, methods=["post"])
     def execute(self, request: Request, id: str) -> Response:
         record = get_multimodal_service().execute(tenant_id=self.reading_tenant(), request_id=id)
-        return Response(_request_body(record))
+        return Response(record)
 
     @extend_schema(
         operation_id="multimodal_requests_result",
@@ -147,7 +136,7 @@ class MultimodalRequestViewSet(KitViewSet):
     @action(detail=True, methods=["get"])
     def result(self, request: Request, id: str) -> Response:
         result = get_multimodal_service().get_result(tenant_id=self.reading_tenant(), request_id=id)
-        return Response(MultimodalResultSerializer(result.model_dump()).data)
+        return Response(result)
 
     @extend_schema(
         operation_id="multimodal_requests_cancel",
@@ -164,7 +153,7 @@ class MultimodalRequestViewSet(KitViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, id: str) -> Response:
         record = get_multimodal_service().cancel(tenant_id=self.reading_tenant(), request_id=id)
-        return Response(_request_body(record))
+        return Response(record)
 
 
 TENANT_PATH_PARAMETER = OpenApiParameter(
@@ -201,7 +190,7 @@ class TenantPolicyViewSet(KitViewSet):
         policy = get_multimodal_service().get_policy(
             tenant_id=self.reading_tenant(), policy_tenant_id=tenant_id
         )
-        return Response(TenantPolicySerializer(policy.model_dump(mode="json")).data)
+        return Response(policy)
 
     @extend_schema(
         operation_id="multimodal_policies_update",
@@ -212,13 +201,11 @@ class TenantPolicyViewSet(KitViewSet):
         description="Replace the policy; omitted fields take their defaults.",
     )
     def update(self, request: Request, tenant_id: str) -> Response:
-        _require_operator(request)
-        body = TenantPolicySerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = self.body(TenantPolicySerializer)
         policy = get_multimodal_service().replace_policy(
-            policy_tenant_id=tenant_id, policy=TenantPolicy(**body.validated_data)
+            tenant_id=self.reading_tenant(), policy_tenant_id=tenant_id, policy=TenantPolicy(**body)
         )
-        return Response(TenantPolicySerializer(policy.model_dump(mode="json")).data)
+        return Response(policy)
 
     @extend_schema(
         operation_id="multimodal_policies_partial_update",
@@ -229,15 +216,11 @@ class TenantPolicyViewSet(KitViewSet):
         description="Merge the given fields into the current policy.",
     )
     def partial_update(self, request: Request, tenant_id: str) -> Response:
-        _require_operator(request)
         body = TenantPolicySerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         policy = get_multimodal_service().update_policy(
-            policy_tenant_id=tenant_id, changes=dict(body.validated_data)
+            tenant_id=self.reading_tenant(),
+            policy_tenant_id=tenant_id,
+            changes=dict(body.validated_data),
         )
-        return Response(TenantPolicySerializer(policy.model_dump(mode="json")).data)
-
-
-def _require_operator(request: Request) -> None:
-    if not is_operator(getattr(request, "tenant_id", None)):
-        raise PermissionDenied("Tenant policies can only be written by an operator.")
+        return Response(policy)

@@ -9,7 +9,7 @@ import wave
 import pytest
 from PIL import Image
 
-from multimodal.services import reset_multimodal_service
+from agent33_core.registry import services
 
 from . import fake_adapters
 
@@ -21,11 +21,11 @@ REQUESTS_URL = "/v1/multimodal/requests"
 
 @pytest.fixture(autouse=True)
 def fresh_multimodal_service():
-    reset_multimodal_service()
+    services.reset_all()
     fake_adapters.reset()
     yield
     fake_adapters.release_gate()  # never leave a gated worker thread waiting
-    reset_multimodal_service()
+    services.reset_all()
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 32), mode: str = "RGB") -> bytes:

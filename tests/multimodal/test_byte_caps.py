@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from multimodal.services import get_multimodal_service, reset_multimodal_service
+from agent33_core.registry import services
+from multimodal.services import get_multimodal_service
 
 from .conftest import REQUESTS_URL, b64, create, create_tts, create_vision, image_bytes, wav_bytes
 
@@ -27,7 +28,7 @@ def byte_cap(settings):
     def use(max_bytes: int, max_requests: int = 10_000) -> None:
         settings.MULTIMODAL_MAX_BYTES_PER_TENANT = max_bytes
         settings.MULTIMODAL_MAX_REQUESTS_PER_TENANT = max_requests
-        reset_multimodal_service()
+        services.reset_all()
 
     return use
 
@@ -46,13 +47,15 @@ def pending_vision(client, size: int) -> str:
 
 
 def assert_totals_within_cap() -> None:
-    """The service's byte totals are what its entries hold, and within the cap."""
-    service = get_multimodal_service()
-    for tenant in service._tenants.values():
-        entries = tenant.requests.values()
-        assert tenant.bytes == sum(e.cost for e in entries)
-        assert all(e.cost == service._cost_of(e) for e in entries)
-        assert tenant.bytes <= service._max_bytes
+    """The store's byte totals are what its requests hold, and within the cap."""
+    store = get_multimodal_service().stores.requests
+    records = store.newest(tenant_id=None, status=None, limit=100_000).records
+    for tenant in {r.tenant_id for r in records}:
+        mine = [r for r in records if r.tenant_id == tenant]
+        count, used = store.usage(tenant)
+        assert count == len(mine)
+        assert used == sum(map(store.spec.size_of, mine))
+        assert used <= store.spec.max_bytes
 
 
 QUOTA_DETAIL = re.compile(
@@ -215,7 +218,7 @@ def vision_adapter(settings):
             **settings.MULTIMODAL_ADAPTERS,
             "vision_analysis": f"{FAKES}.{name}",
         }
-        reset_multimodal_service()
+        services.reset_all()
 
     return use
 
@@ -225,10 +228,10 @@ def test_a_long_adapter_error_is_cut_to_plain_text_and_fits_the_reserve(
 ):
     vision_adapter("LongErrorAdapter")
     settings.MULTIMODAL_MAX_BYTES_PER_TENANT = 1000
-    reset_multimodal_service()
+    services.reset_all()
     needed = int(re.search(r"needs (\d+) bytes", create_vision(writer).json()["detail"])[1])
     settings.MULTIMODAL_MAX_BYTES_PER_TENANT = needed  # exactly one request's worth
-    reset_multimodal_service()
+    services.reset_all()
 
     response = create_vision(writer, execute_now=True)
     assert response.status_code == 201

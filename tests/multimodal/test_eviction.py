@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from multimodal.services import reset_multimodal_service
+from agent33_core.registry import services
 
 from .conftest import REQUESTS_URL, create_tts
 
@@ -12,7 +12,7 @@ from .conftest import REQUESTS_URL, create_tts
 @pytest.fixture
 def cap_of_three(settings):
     settings.MULTIMODAL_MAX_REQUESTS_PER_TENANT = 3
-    reset_multimodal_service()
+    services.reset_all()
 
 
 def ids(client) -> list[str]:
@@ -62,3 +62,16 @@ def test_the_cap_is_per_tenant(writer, other_tenant, cap_of_three):
     mine = [create_tts(writer).json()["id"] for _ in range(3)]
     assert create_tts(other_tenant).status_code == 201
     assert ids(writer) == mine[::-1]
+
+
+def test_evicting_a_request_drops_its_input_result_and_output_artifact(writer, cap_of_three):
+    from multimodal.services import get_multimodal_service
+
+    stores = get_multimodal_service().stores
+    for _ in range(6):
+        done = create_tts(writer, execute_now=True).json()
+        assert done["state"] == "completed"
+    kept = ids(writer)
+    assert len(kept) == 3
+    # Each kept TTS request holds one result and one output artifact; the evicted hold none.
+    assert (len(stores.results), len(stores.artifacts), len(stores.inputs)) == (3, 3, 0)

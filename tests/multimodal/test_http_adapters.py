@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from multimodal.services import reset_multimodal_service
+from agent33_core.registry import services
 
 from .conftest import REQUESTS_URL, b64, create, create_tts, create_vision, image_bytes, wav_bytes
 
@@ -89,7 +89,7 @@ def provider(settings) -> Iterator[FakeProvider]:
         "text_to_speech": f"{HTTP}.TextToSpeechAdapter",
         "vision_analysis": f"{HTTP}.VisionAnalysisAdapter",
     }
-    reset_multimodal_service()
+    services.reset_all()
     try:
         yield fake
     finally:
@@ -182,7 +182,7 @@ def test_unreachable_provider_fails_the_request(writer, settings):
         **settings.MULTIMODAL_ADAPTERS,
         "text_to_speech": f"{HTTP}.TextToSpeechAdapter",
     }
-    reset_multimodal_service()
+    services.reset_all()
     body = create_tts(writer, requested_timeout_seconds=2, execute_now=True).json()
     assert body["state"] == "failed"
     assert "/audio/speech" in body["error_message"]

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from multimodal.services import reset_multimodal_service
+from agent33_core.registry import services
 from tests.conftest import bearer_client
 
 from . import fake_adapters
@@ -28,7 +28,7 @@ def vision_adapter(settings):
             **settings.MULTIMODAL_ADAPTERS,
             "vision_analysis": f"{FAKES}.{name}",
         }
-        reset_multimodal_service()
+        services.reset_all()
 
     return use
 
@@ -247,3 +247,21 @@ def test_claimed_request_is_processing_until_cancelled(writer):
     cancelled = writer.post(f"/v1/multimodal/requests/{created['id']}/cancel")
     assert cancelled.status_code == 200
     assert cancelled.json()["state"] == "cancelled"
+
+
+def test_a_run_cancelled_midway_leaves_no_stored_output(writer, vision_adapter):
+    from multimodal.services import get_multimodal_service
+
+    vision_adapter("GatedAdapter")
+    created = create_vision(writer).json()
+    runner = threading.Thread(target=lambda: writer.post(url(created["id"], "execute")))
+    runner.start()
+    try:
+        assert fake_adapters.wait_until_started()
+        assert writer.post(url(created["id"], "cancel")).status_code == 200
+    finally:
+        fake_adapters.release_gate()
+        runner.join()
+    stores = get_multimodal_service().stores
+    assert (len(stores.results), len(stores.artifacts), len(stores.inputs)) == (0, 0, 1)
+    assert writer.get(url(created["id"], "result")).status_code == 404

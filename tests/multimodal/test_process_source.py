@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from multimodal.domain import InvalidTransition, NotFound, UnsupportedAction
+from agent33_core.errors import InvalidTransition, NotFound
 from multimodal.process_source import MultimodalProcessSource
 from operations.registry import ProcessSource, registry
 
@@ -81,13 +81,18 @@ def test_get_process_respects_tenancy(source, writer):
     assert source.get_process(tenant_id=None, process_id="mmreq-ffffffffffffffff") is None
 
 
-def test_controls_are_cancel_while_live_only(source, writer):
-    pending = source.get_process(tenant_id=None, process_id=create_tts(writer).json()["id"])
-    done_id = create_tts(writer, execute_now=True).json()["id"]
-    done = source.get_process(tenant_id=None, process_id=done_id)
-    assert source.supported_controls() == frozenset({"cancel"})
-    assert source.allowed_controls(pending) == ["cancel"]
-    assert source.allowed_controls(done) == []
+def test_the_source_describes_its_statuses_live_statuses_and_controls(source):
+    assert source.statuses == ("pending", "processing", "completed", "failed", "cancelled")
+    assert source.live_statuses == frozenset({"pending", "processing"})
+    assert source.controls == {"cancel": {"pending": "cancelled", "processing": "cancelled"}}
+
+
+def test_controls_are_cancel_while_live_only(writer, make_client):
+    operator = make_client(["workflows:read"], sub="ops")
+    pending = create_tts(writer).json()["id"]
+    done = create_tts(writer, execute_now=True).json()["id"]
+    assert operator.get(f"/v1/operations/processes/{pending}").json()["controls"] == ["cancel"]
+    assert operator.get(f"/v1/operations/processes/{done}").json()["controls"] == []
 
 
 def test_cancel_through_the_hub_is_the_api_cancel(source, writer):
@@ -123,14 +128,15 @@ def test_hub_cannot_cancel_another_tenants_request(source, writer):
     assert writer.get(f"{REQUESTS_URL}/{created['id']}").json()["state"] == "pending"
 
 
-def test_pause_is_unsupported(source, writer):
+def test_pause_is_unsupported(writer, make_client):
     created = create_tts(writer).json()
-    with pytest.raises(UnsupportedAction) as refused:
-        source.apply_control(
-            tenant_id=None, process_id=created["id"], action="pause", actor="ops", reason=""
-        )
-    assert refused.value.http_status == 409
-    assert refused.value.error_code == "unsupported_action"
+    operator = make_client(["workflows:read", "workflows:execute"], sub="ops")
+    response = operator.post(
+        f"/v1/operations/processes/{created['id']}/control", {"action": "pause"}, format="json"
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "unsupported_action"
+    assert writer.get(f"{REQUESTS_URL}/{created['id']}").json()["state"] == "pending"
 
 
 def test_step_activity_counts_adapter_runs(source, writer):
