@@ -9,9 +9,13 @@ the page narrows to.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from collections.abc import Callable
+from functools import wraps
 
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+
+from agent33_core.tenancy import reading_tenant
 from agent33_site.security.authentication import staff_principal
 from agent33_site.security.principal import Principal
 from agent33_site.security.scopes import has_scope
@@ -38,6 +42,32 @@ def actor(request: HttpRequest) -> str:
     return principal.sub if principal is not None else ""
 
 
-def read_tenant(narrowed: str | None) -> str | None:
-    """Operators read every tenant (None) unless the page narrows to one."""
-    return narrowed if narrowed else None
+def read_tenant(request: HttpRequest, narrowed: str | None) -> str | None:
+    """The tenancy rule (agent33_core) applied to the staff principal: staff are operators,
+    so a page reads every tenant (None) unless it narrows to one."""
+    principal = principal_of(request)
+    if principal is None:
+        raise PermissionDenied("Staff only.")
+    return reading_tenant(principal.tenant_id, narrowed)
+
+
+ConsoleView = Callable[..., HttpResponse]
+
+
+def scoped(view: ConsoleView, scopes: dict[str, str]) -> ConsoleView:
+    """`view` behind the console's scope table: the scope each HTTP method needs.
+
+    Like the API's `scope_map`, declared once next to the URL; HEAD needs what GET needs,
+    and a method the table does not name is a 405.
+    """
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        method = "GET" if request.method == "HEAD" else request.method
+        scope = scopes.get(method)
+        if scope is None:
+            return HttpResponseNotAllowed(list(scopes))
+        require(request, scope)
+        return view(request, *args, **kwargs)
+
+    return checked

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
 import yaml
 from django.core.management import call_command
 
+from agent33_core.registry import services
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_SCHEMA = REPO_ROOT / "schema.yml"
 
-# Each app keeps its state in an in-memory singleton; `reset_<app>_service()` empties it.
-SERVICE_RESETS = (
-    ("outcomes.services", "reset_outcomes_service"),
-    ("multimodal.services", "reset_multimodal_service"),
-    ("operations.services", "reset_operations_service"),
-    ("operations.sources.traces.services", "reset_traces_service"),
-    ("operations.sources.budgets.services", "reset_budgets_service"),
-    ("operations.sources.intakes.services", "reset_intakes_service"),
-    ("operations.sources.workflows.services", "reset_workflow_runs_service"),
-)
-
 
 def reset_all_services() -> None:
-    for module_name, function_name in SERVICE_RESETS:
-        module = importlib.import_module(module_name)
-        getattr(module, function_name)()
+    """Every app's services, fresh (the kit's registry knows them all)."""
+    services.reset_all()
 
 
 @pytest.fixture(scope="session")

@@ -52,6 +52,10 @@ SEED_REQUESTS = {
     ),
 }
 
+# The database marker makes pytest-django create the test database even when this module
+# runs alone: `/readyz` asks it whether migrations are applied.
+pytestmark = pytest.mark.django_db
+
 schema = schemathesis.openapi.from_wsgi("/v1/schema/?format=json", application)
 
 

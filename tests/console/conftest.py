@@ -9,33 +9,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from agent33_core.registry import services
 from multimodal.demo import seed_demo as seed_multimodal
-from multimodal.services import reset_multimodal_service
 from operations.demo import seed_demo as seed_operations
-from operations.services import reset_operations_service
-from operations.sources.budgets.services import reset_budgets_service
-from operations.sources.intakes.services import reset_intakes_service
-from operations.sources.traces.services import reset_traces_service
-from operations.sources.workflows.services import reset_workflow_runs_service
 from outcomes.demo import seed_demo as seed_outcomes
-from outcomes.services import reset_outcomes_service
 
 PASSWORD = "console-test-password-1"
 
-RESETS = (
-    reset_operations_service,
-    reset_traces_service,
-    reset_budgets_service,
-    reset_intakes_service,
-    reset_workflow_runs_service,
-    reset_multimodal_service,
-    reset_outcomes_service,
-)
-
 
 def reset_all_services() -> None:
-    for reset in RESETS:
-        reset()
+    services.reset_all()
 
 
 def seed_all_demo_data() -> None:

@@ -10,29 +10,26 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
 from multimodal.domain import TRANSITIONS, Modality, RequestState, TenantPolicy
 from multimodal.services import get_multimodal_service
 
-from ..access import allows, read_tenant, require
+from ..access import allows, read_tenant
 from ..forms import MULTIMODAL_LIMIT, MultimodalFilterForm, PolicyForm, PolicyTenantForm
 from .common import found_or_404, found_or_none, render_page, run_action
 
-READ_SCOPE = "multimodal:read"
 WRITE_SCOPE = "multimodal:write"
 POLICY_SCOPE = "multimodal:admin"
 RESULT_HIDDEN_KEYS = frozenset({"audio_base64"})  # played, not printed
 
 
 def request_list(request: HttpRequest) -> HttpResponse:
-    require(request, READ_SCOPE)
     form = MultimodalFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
     modality, state = filters.get("modality"), filters.get("state")
     records = get_multimodal_service().list_requests(
-        tenant_id=read_tenant(filters.get("tenant")),
+        tenant_id=read_tenant(request, filters.get("tenant")),
         modality=Modality(modality) if modality else None,
         state=RequestState(state) if state else None,
         limit=MULTIMODAL_LIMIT,
@@ -56,7 +53,6 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 def request_detail(request: HttpRequest, request_id: str) -> HttpResponse:
-    require(request, READ_SCOPE)
     service = get_multimodal_service()
     record = found_or_404(lambda: service.get_request(tenant_id=None, request_id=request_id))
     result = found_or_none(lambda: service.get_result(tenant_id=None, request_id=request_id))
@@ -91,9 +87,7 @@ def _back_to_request(request_id: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("console:multimodal_detail", args=[request_id]))
 
 
-@require_POST
 def request_execute(request: HttpRequest, request_id: str) -> HttpResponse:
-    require(request, WRITE_SCOPE)
     record = run_action(
         request,
         lambda: get_multimodal_service().execute(tenant_id=None, request_id=request_id),
@@ -105,9 +99,7 @@ def request_execute(request: HttpRequest, request_id: str) -> HttpResponse:
     return _back_to_request(request_id)
 
 
-@require_POST
 def request_cancel(request: HttpRequest, request_id: str) -> HttpResponse:
-    require(request, WRITE_SCOPE)
     run_action(
         request,
         lambda: get_multimodal_service().cancel(tenant_id=None, request_id=request_id),
@@ -118,7 +110,6 @@ def request_cancel(request: HttpRequest, request_id: str) -> HttpResponse:
 
 def policy_pick(request: HttpRequest) -> HttpResponse:
     """The small "open a tenant's policy" form on the list page lands here."""
-    require(request, READ_SCOPE)
     form = PolicyTenantForm(request.GET or None)
     if form.is_valid():
         return HttpResponseRedirect(
@@ -133,11 +124,9 @@ def policy_pick(request: HttpRequest) -> HttpResponse:
 
 
 def policy_edit(request: HttpRequest, tenant: str) -> HttpResponse:
-    require(request, READ_SCOPE)
     service = get_multimodal_service()
     can_edit = allows(request, POLICY_SCOPE)
     if request.method == "POST":
-        require(request, POLICY_SCOPE)
         form = PolicyForm(request.POST)
         if form.is_valid():
             saved = _save_policy(request, form, tenant)
@@ -168,7 +157,9 @@ def _save_policy(request: HttpRequest, form: PolicyForm, tenant: str) -> bool:
         return False
     run_action(
         request,
-        lambda: get_multimodal_service().replace_policy(policy_tenant_id=tenant, policy=policy),
+        lambda: get_multimodal_service().replace_policy(
+            tenant_id=None, policy_tenant_id=tenant, policy=policy
+        ),
         success=f"Saved the multimodal policy of tenant {tenant}.",
     )
     return True
