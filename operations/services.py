@@ -104,6 +104,10 @@ class OperationsHubService:
     def include_keys(self) -> list[str]:
         return self._registry.include_keys()
 
+    def statuses(self) -> list[str]:
+        """Every status a registered source reports (what `status=` may ask for)."""
+        return self._registry.statuses()
+
     def snapshot(
         self,
         *,

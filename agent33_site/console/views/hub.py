@@ -10,26 +10,13 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from multimodal.domain import RequestState
 from operations.services import get_operations_service
-from operations.sources.budgets.domain import BudgetState
-from operations.sources.intakes.domain import IntakeStatus
-from operations.sources.traces.domain import TraceStatus
-from operations.sources.workflows.domain import WorkflowRunStatus
 
 from ..access import actor, allows, read_tenant
 from ..forms import HUB_LIMIT, ControlForm, HubFilterForm
 from .common import found_or_404, render_page, run_action
 
 CONTROL_SCOPE = "workflows:execute"
-# Suggestions for the status filter: every state a process type reports (contract §5).
-KNOWN_STATUSES = sorted(
-    {
-        s.value
-        for enum in (TraceStatus, BudgetState, IntakeStatus, WorkflowRunStatus, RequestState)
-        for s in enum
-    }
-)
 
 
 def hub_list(request: HttpRequest) -> HttpResponse:
@@ -52,7 +39,7 @@ def hub_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "snapshot": snapshot,
             "tenants": sorted({p.tenant_id for p in snapshot.processes if p.tenant_id}),
-            "statuses": KNOWN_STATUSES,
+            "statuses": hub.statuses(),
             "showing_status": filters.get("status") or "",
             "limit": HUB_LIMIT,
         },
