@@ -52,6 +52,7 @@ from .stores import (
     MultimodalStores,
     StoredArtifact,
     StoredRequest,
+    artifact_bytes,
     make_stores,
     request_size,
     result_size,
@@ -178,7 +179,7 @@ class MultimodalService:
             created_at=now,
             updated_at=now,
         )
-        fixed_bytes = RECORD_OVERHEAD_BYTES + request.input_artifact_bytes
+        fixed_bytes = RECORD_OVERHEAD_BYTES + artifact_bytes(artifact)
         fixed_bytes += sum(map(utf8_len, (tenant_id, input_text, input_artifact_id, requested_by)))
         stored = StoredRequest(
             request=request, fixed_bytes=fixed_bytes, reserve_bytes=self._run_reserve

@@ -8,15 +8,17 @@
   (output artifacts, by artifact id);
 - `policies`: each tenant's stored policy, by tenant id.
 
-A request's size is what it costs: `RECORD_OVERHEAD_BYTES` plus the UTF-8 bytes of its
-texts, its input artifact, and what its runs produced (error message, result as JSON,
-output artifact); one that may still run (pending, processing, failed) holds at least its
-`reserve_bytes`, so a failed run always fits. Memory stores today; the Redis backend
-plugs in here.
+A request's size is what it costs: `RECORD_OVERHEAD_BYTES` plus its texts as kept
+(`agent33_core.sizing.text_bytes`: the string and the UTF-8 copy a rendered non-ASCII
+string keeps), its input artifact, and what its runs produced (error message, result as
+its objects, output artifact); one that may still run (pending, processing, failed)
+holds at least its `reserve_bytes`, so a failed run always fits. Memory stores today; the
+Redis backend plugs in here.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from agent33_core.fields import json_size
+from agent33_core.sizing import block_bytes, model_bytes, text_bytes
 from agent33_core.store import MemoryRecordStore, RecordStore, StoreSpec
 
 from .domain import (
@@ -36,15 +38,18 @@ from .domain import (
     RequestState,
     TenantPolicy,
 )
+from .runner import ERROR_MESSAGE_MAX_CHARS
 
 # What a stored request, and a stored result, cost besides their texts, JSON and artifacts:
 # fixed fields, index entries and Python objects (about 1.8 KiB each, measured with
 # tracemalloc), rounded up, so the byte cap bounds the process's real memory.
 RECORD_OVERHEAD_BYTES = 2048
 RESULT_OVERHEAD_BYTES = 2048
-# A failed run's share of the reserve besides the adapter path: the error twice (record and
-# result metadata, at most 4,000 bytes each), the result's ids and times, its overhead.
-FAILED_RUN_BYTES = 12 * 1024
+# A failed run's share of the reserve besides the adapter path: its error (one string, on
+# the record and in the result's metadata) as long as a run's error may be
+# (`runner.ERROR_MESSAGE_MAX_CHARS`) in the costliest characters, as kept; the result's
+# ids, times, objects and overhead.
+FAILED_RUN_BYTES = text_bytes("\U0010ffff" * ERROR_MESSAGE_MAX_CHARS) + 8 * 1024
 # States a request may still run from, or is running in: they keep room for a failed run.
 RUNNABLE_STATES = frozenset(
     {RequestState.PROCESSING}
@@ -94,13 +99,21 @@ class StoredArtifact(BaseModel):
 
 
 def utf8_len(text: str) -> int:
-    return len(text.encode("utf-8", "replace"))
+    """What a kept text costs (named for its first meaning: its UTF-8 length, which the
+    string's own object and its cached UTF-8 copy now add to)."""
+    return text_bytes(text)
+
+
+def artifact_bytes(data: bytes | None) -> int:
+    """What an artifact's bytes object keeps resident."""
+    return 0 if data is None else block_bytes(sys.getsizeof(data))
 
 
 def request_size(stored: StoredRequest) -> int:
     """Bytes the request holds; one that may still run keeps room for a failed run."""
-    produced = utf8_len(stored.request.error_message) + max(
-        stored.result_bytes, stored.incoming_bytes
+    # A run's error is the same string as its result's metadata error: counted there.
+    produced = max(stored.result_bytes, stored.incoming_bytes) or utf8_len(
+        stored.request.error_message
     )
     if stored.state in RUNNABLE_STATES:
         produced = max(produced, stored.reserve_bytes)
@@ -108,8 +121,8 @@ def request_size(stored: StoredRequest) -> int:
 
 
 def result_size(result: MultimodalResult, artifact: StoredArtifact | None) -> int:
-    artifact_bytes = len(artifact.data) if artifact is not None else 0
-    return RESULT_OVERHEAD_BYTES + json_size(result.model_dump(mode="json")) + artifact_bytes
+    output = artifact_bytes(artifact.data) if artifact is not None else 0
+    return RESULT_OVERHEAD_BYTES + model_bytes(result) + output
 
 
 class KeyedStore(Protocol[V]):

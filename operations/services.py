@@ -12,13 +12,13 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-import pydantic_core
 from django.conf import settings
 from pydantic import BaseModel
 
 from agent33_core.clock import utc_now
 from agent33_core.errors import NotFound, UnsupportedAction
 from agent33_core.registry import services
+from agent33_core.sizing import model_bytes
 from agent33_core.store import StoreSpec
 
 from .domain import ControlRecord, shown
@@ -36,8 +36,8 @@ DEFAULT_SINCE = timedelta(hours=24)
 MAX_HISTORY_PER_PROCESS = 100
 DEFAULT_MAX_CONTROL_HISTORY_PER_TENANT = 10_000
 DEFAULT_MAX_CONTROL_HISTORY_BYTES_PER_TENANT = 4 * 1024 * 1024
-# What Python holds beyond a control record's JSON text.
-CONTROL_OVERHEAD_BYTES = 1024
+# What the history holds per control beyond the record: its list slot, dict entry share.
+CONTROL_OVERHEAD_BYTES = 64
 CONTROL_LOCK_STRIPES = 64
 HISTORY_SLACK_BYTES = 64 * 1024
 
@@ -71,7 +71,8 @@ def _history_id(tenant_id: str) -> str:
 
 
 def _control_bytes(record: ControlRecord) -> int:
-    return len(pydantic_core.to_json(record)) + CONTROL_OVERHEAD_BYTES
+    """Upper bound of what one kept control holds (`agent33_core.sizing`)."""
+    return model_bytes(record) + CONTROL_OVERHEAD_BYTES
 
 
 class OperationsHubService:

@@ -8,11 +8,12 @@ forgetting one. Nothing here locks; the store holds its lock around every call.
 
 from __future__ import annotations
 
-import sys
 from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Generic, TypeVar
+
+from agent33_core.sizing import text_bytes
 
 T = TypeVar("T")
 
@@ -22,7 +23,7 @@ KEY_OVERHEAD_BYTES = 200
 
 def key_bytes(key: str) -> int:
     """Memory one remembered key holds, its own text included (not the event it names)."""
-    return KEY_OVERHEAD_BYTES + sys.getsizeof(key)
+    return KEY_OVERHEAD_BYTES + text_bytes(key)
 
 
 class IdempotencyKeys(Generic[T]):

@@ -27,6 +27,8 @@ from datetime import UTC, datetime, timedelta
 from itertools import accumulate, islice
 from typing import Any, TypeVar
 
+from agent33_core.sizing import block_bytes, text_bytes
+
 from .domain import SUCCESS_THRESHOLD, MetricType, OutcomeEvent, failure_class_of
 from .idempotency import IdempotencyKeys, key_bytes
 
@@ -101,11 +103,13 @@ class StoredEvent:
         self.occurred_at = event.occurred_at
         self.metadata_json = compact_json(event.metadata)
         self.failure_class = failure_class_of(event)
+        # The texts as kept once rendered (a non-ASCII str keeps a UTF-8 copy), and the
+        # metadata's bytes object as a heap block (`agent33_core.sizing`).
         self.size = (
             RECORD_OVERHEAD_BYTES
-            + len(self.metadata_json)
-            + sys.getsizeof(self.domain)
-            + sys.getsizeof(self.event_type)
+            + block_bytes(sys.getsizeof(self.metadata_json))
+            + text_bytes(self.domain)
+            + text_bytes(self.event_type)
         )
         self.in_timeline = False  # held by the tenant's timeline and series
         self.key_live = False  # held by a live idempotency key

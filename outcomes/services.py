@@ -15,8 +15,12 @@ or a write that eviction cannot make room for, is a 429 `quota_exceeded`).
 Worst case per tenant at the defaults: `WORST_CASE_BYTES_PER_TENANT`, the 64 MiB budget
 (67.1 MB). Bytes are counted at or above what CPython really holds: an event is
 `index.RECORD_OVERHEAD_BYTES` (3,000) + its metadata as compact JSON (at most 16 KiB,
-stored as bytes, never as parsed objects) + its two texts; a key ~270 bytes. So a tenant
-keeps its 10,000 events when they are small, about 3,500 at the largest metadata.
+stored as bytes, never as parsed objects) as a heap block + its two texts as kept
+(`agent33_core.sizing`: a non-ASCII text also keeps a UTF-8 copy once rendered); a key
+200 bytes plus its text as kept. An event evicted from the timeline while its idempotency key
+lives stays counted until the key expires (the key returns it). So a tenant keeps its
+10,000 events when they are small, about 3,100 at the largest metadata, about 2,000
+when their texts are also at their longest in non-BMP characters.
 """
 
 from __future__ import annotations

@@ -9,17 +9,19 @@ a source transition on the same record never interleave.
 Memory (contract §1, §5): per tenant, each source's store keeps at most
 `OPERATIONS_MAX_RECORDS_PER_TENANT` records and `OPERATIONS_MAX_BYTES_PER_TENANT`
 estimated bytes; a record's nested list (a trace's actions, a run's events) holds at
-most `OPERATIONS_MAX_ACTIONS_PER_TRACE` items. A record's bytes are its JSON size plus a
-fixed allowance per object for Python's own overhead.
+most `OPERATIONS_MAX_ACTIONS_PER_TRACE` items. A record's bytes are an upper bound of
+what it holds once read (`agent33_core.sizing`: every object, and the UTF-8 copy a rendered
+non-ASCII string keeps) plus a fixed allowance for the store's own entries. The nested list
+carries its items' bytes (`SizedItems`), so an append sizes only the new item.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-import pydantic_core
 from django.conf import settings
 from pydantic import BaseModel
 
@@ -27,6 +29,7 @@ from agent33_core.clock import new_id, utc_now
 from agent33_core.errors import InvalidTransition, NotFound
 from agent33_core.lifecycle import transition
 from agent33_core.registry import ServiceHandle
+from agent33_core.sizing import block_bytes, model_bytes, value_bytes
 from agent33_core.store import Page, StoreSpec
 from operations.domain import shown
 from operations.registry import AppliedControl, ProcessEntry, ProcessPage, StepActivity
@@ -37,9 +40,25 @@ R = TypeVar("R", bound=BaseModel)
 DEFAULT_MAX_RECORDS_PER_TENANT = 10_000
 DEFAULT_MAX_BYTES_PER_TENANT = 16 * 1024 * 1024
 DEFAULT_MAX_ACTIONS_PER_TRACE = 1_000
-# What Python holds beyond the JSON text: the model object, its dict, index entries.
-RECORD_OVERHEAD_BYTES = 2048
-ITEM_OVERHEAD_BYTES = 1024
+# What the store holds per record beyond the record itself: its index and size entries.
+RECORD_OVERHEAD_BYTES = 1024
+
+
+class SizedItems(list):
+    """A record's nested list that knows its items' bytes (`agent33_core.sizing`)."""
+
+    __slots__ = ("items_bytes",)
+
+    def __init__(self, items: Iterable[Any], items_bytes: int) -> None:
+        super().__init__(items)
+        self.items_bytes = items_bytes
+
+
+def items_bytes(items: list[Any]) -> int:
+    """The bytes of a nested list's items (known when it is `SizedItems`)."""
+    if isinstance(items, SizedItems):
+        return items.items_bytes
+    return sum(map(value_bytes, items))
 
 
 def _setting(name: str, default: int) -> int:
@@ -113,10 +132,16 @@ class LifecycleService(Generic[R]):
         return getattr(record, self.status_field)
 
     def record_bytes(self, record: R) -> int:
-        """Estimated bytes of the whole record (what the per-tenant byte cap counts)."""
-        items = len(getattr(record, self.nested_field)) if self.nested_field else 0
+        """Upper bound of the whole record's bytes (what the per-tenant byte cap counts)."""
+        field = self.nested_field
+        if field is None:
+            return model_bytes(record) + RECORD_OVERHEAD_BYTES
+        items = getattr(record, field)
         return (
-            len(pydantic_core.to_json(record)) + RECORD_OVERHEAD_BYTES + items * ITEM_OVERHEAD_BYTES
+            model_bytes(record, exclude=field)
+            + block_bytes(sys.getsizeof(items))
+            + items_bytes(items)
+            + RECORD_OVERHEAD_BYTES
         )
 
     def create(
@@ -213,7 +238,8 @@ class LifecycleService(Generic[R]):
             items = getattr(record, field)
             if len(items) >= self._max_items:
                 raise InvalidTransition(f"A {self.noun} holds at most {self._max_items} {field}.")
-            return record.model_copy(update={field: [*items, item], **changes})
+            grown = SizedItems([*items, item], items_bytes(items) + value_bytes(item))
+            return record.model_copy(update={field: grown, **changes})
 
         return self._update(record_id, tenant_id=tenant_id, change=append)
 

@@ -161,11 +161,11 @@ def test_a_tenant_that_finishes_its_work_never_hits_the_quota(settings, t1):
 
 # --- per-tenant byte caps -----------------------------------------------------------------
 
-BIG_LIMITS = {"blob": "x" * 15_000}  # about 17 KB a budget, with the per-record allowance
+BIG_LIMITS = {"blob": "x" * 15_000}  # about 22.5 KB a budget as `agent33_core.sizing` bounds it
 
 
 def test_byte_cap_evicts_finished_records_earliest_first(settings, t1):
-    settings.OPERATIONS_MAX_BYTES_PER_TENANT = 40_000  # two big budgets, not three
+    settings.OPERATIONS_MAX_BYTES_PER_TENANT = 50_000  # two big budgets, not three
     drafts = []
     for i in range(3):
         response = t1.post(
@@ -178,7 +178,7 @@ def test_byte_cap_evicts_finished_records_earliest_first(settings, t1):
 
 
 def test_byte_cap_full_of_live_records_refuses_a_create_with_429(settings, t1):
-    settings.OPERATIONS_MAX_BYTES_PER_TENANT = 40_000
+    settings.OPERATIONS_MAX_BYTES_PER_TENANT = 50_000
     for i in range(2):
         response = t1.post(
             "/v1/autonomy/budgets/", {"task_id": f"b{i}", "limits": BIG_LIMITS}, format="json"
@@ -194,12 +194,12 @@ def test_byte_cap_full_of_live_records_refuses_a_create_with_429(settings, t1):
     )
     assert response.status_code == 429
     assert response.json()["code"] == "quota_exceeded"
-    assert "40000 bytes" in response.json()["detail"]
+    assert "50000 bytes" in response.json()["detail"]
     assert t1.get("/v1/autonomy/budgets/").json() == before
 
 
 def test_a_growing_trace_is_refused_with_429_when_its_tenant_has_no_room(settings, t1, t2):
-    settings.OPERATIONS_MAX_BYTES_PER_TENANT = 60_000
+    settings.OPERATIONS_MAX_BYTES_PER_TENANT = 75_000  # a trace and three 21 KB actions
     trace = create_trace(t1)
     metadata = {"blob": "y" * 15_000}
     codes = [_action(t1, trace["id"], f"a{i}", metadata=metadata).status_code for i in range(5)]
@@ -215,7 +215,7 @@ def test_a_growing_trace_is_refused_with_429_when_its_tenant_has_no_room(setting
 
 
 def test_a_transition_that_grows_a_live_record_past_the_byte_cap_is_429(settings, t1):
-    settings.OPERATIONS_MAX_BYTES_PER_TENANT = 35_000  # two big budgets with a little room
+    settings.OPERATIONS_MAX_BYTES_PER_TENANT = 46_000  # two big budgets with a little room
     budgets = []
     for i in range(2):
         response = t1.post(
@@ -286,7 +286,7 @@ def test_control_history_is_bounded_in_bytes_per_tenant(settings, t1, t2):
     for i in range(20):
         control(t1, mine["id"], "pause" if i % 2 == 0 else "resume", reason="\u00e9" * reason_chars)
     own = t1.get(f"/v1/operations/processes/{mine['id']}").json()["control_history"]
-    assert 1 <= len(own) <= 3  # each record is ~3 KB with the allowance
+    assert 1 <= len(own) <= 3  # each record is ~10 KB as `agent33_core.sizing` bounds it
     assert own[-1]["action"] == "resume"
     history = t2.get(f"/v1/operations/processes/{theirs['id']}").json()["control_history"]
     assert len(history) == 1

@@ -4,17 +4,25 @@ idempotency keys hold remains, a new write is a 429 `quota_exceeded` that stores
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agent33_core.sizing import block_bytes, text_bytes
 from outcomes.index import RECORD_OVERHEAD_BYTES
 from outcomes.services import OutcomesService, outcomes_service
 
 from .conftest import EVENTS, ago
 
 BIG_METADATA = {"k": "x" * 16_000}  # 16,008 bytes as compact JSON, under the 16 KiB cap
-BIG_EVENT_BYTES = RECORD_OVERHEAD_BYTES + 16_008 + 120  # record, metadata, two short texts
+# record, metadata (its bytes object as a heap block), two short texts: as `StoredEvent` sizes it
+BIG_EVENT_BYTES = (
+    RECORD_OVERHEAD_BYTES
+    + block_bytes(sys.getsizeof(bytes(16_008)))
+    + text_bytes("support")
+    + text_bytes("ticket")
+)
 VALID = {"domain": "support", "event_type": "ticket", "metric_type": "cost_usd", "value": 0.5}
 
 
