@@ -20,6 +20,12 @@ def is_valid_text(text: str) -> bool:
     return _SURROGATE.search(text) is None
 
 
+def printable(text: str) -> str:
+    """`text` with any lone surrogate replaced by U+FFFD, so a message quoting it can always
+    be encoded (an error that echoed undecodable input would turn a 4xx into a 500)."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def json_problem(value: Any, *, max_depth: int = 64) -> str | None:
     """Why `value` (parsed JSON) may not be stored, or None when it may.
 

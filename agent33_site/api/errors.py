@@ -8,7 +8,6 @@ and its message is the `detail`.
 from __future__ import annotations
 
 import logging
-import re
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -17,6 +16,8 @@ from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from agent33_core.jsonsafety import printable
 
 logger = logging.getLogger(__name__)
 
@@ -35,24 +36,14 @@ _CODE_BY_DRF_CODE = {
 }
 
 API_PREFIX = "/v1/"
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 PAYLOAD_TOO_LARGE_DETAIL = "Request body is larger than the configured limit."
 
 
-def printable(text: str) -> str:
-    """`text` with any lone surrogate replaced by U+FFFD: undecodable input is never echoed.
-
-    A message that quotes such input (a token claim, a choice) could not be encoded as
-    UTF-8 and would turn a 4xx into a 500.
-    """
-    return _LONE_SURROGATE.sub("\ufffd", str(text))
-
-
 def error_body(detail: str, code: str, errors: dict | None = None) -> dict:
-    body: dict = {"detail": printable(detail), "code": code}
+    body: dict = {"detail": printable(str(detail)), "code": code}
     if errors is not None:
         body["errors"] = {
-            printable(field): [printable(message) for message in messages]
+            printable(str(field)): [printable(str(message)) for message in messages]
             for field, messages in errors.items()
         }
     return body
