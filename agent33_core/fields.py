@@ -18,12 +18,11 @@ from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator
 from rest_framework import serializers
 
-from .jsonsafety import is_valid_text, json_problem
+from .jsonsafety import FLOAT_MAX_INT, is_valid_text, json_problem
 
 DEFAULT_MAX_JSON_FIELD_BYTES = 16 * 1024
 JSON_FIELD_MAX_DEPTH = 32
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,18}")
-_FLOAT_MAX = int(1.7976931348623157e308)
 
 
 def max_json_field_bytes() -> int:
@@ -112,7 +111,7 @@ class FiniteFloatField(serializers.FloatField):
     def to_internal_value(self, data: Any) -> float:
         if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("invalid")
-        if isinstance(data, int) and abs(data) > _FLOAT_MAX:
+        if isinstance(data, int) and abs(data) > FLOAT_MAX_INT:
             self.fail("non_finite")
         if isinstance(data, float) and not math.isfinite(data):
             self.fail("non_finite")

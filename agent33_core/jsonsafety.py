@@ -12,7 +12,7 @@ from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Past this magnitude an integer has no float value, so no finite number can stand for it.
-_FLOAT_MAX = int(1.7976931348623157e308)
+FLOAT_MAX_INT = int(1.7976931348623157e308)
 
 
 def is_valid_text(text: str) -> bool:
@@ -43,7 +43,7 @@ def json_problem(value: Any, *, max_depth: int = 64) -> str | None:
             if not math.isfinite(item):
                 return "Numbers must be finite (no NaN, Infinity or out-of-range values)."
         elif isinstance(item, int):
-            if abs(item) > _FLOAT_MAX:
+            if abs(item) > FLOAT_MAX_INT:
                 return "Numbers must be finite (no NaN, Infinity or out-of-range values)."
         elif isinstance(item, dict | list):
             if depth >= max_depth:

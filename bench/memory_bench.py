@@ -198,6 +198,17 @@ def kept(api: Api, prefix: str, ids: list[str]) -> int:
     return sum(api.get(f"{prefix}/{record_id}") == 200 for record_id in ids)
 
 
+def maximal_event() -> dict:
+    """An outcome event as large as the API accepts: longest texts, 16 KiB of metadata."""
+    return {
+        "domain": text(200),
+        "event_type": text(200),
+        "metric_type": "latency_ms",
+        "value": _rng.random() * 1000,
+        "metadata": blob(),
+    }
+
+
 # Fill phases. Each returns (records kept, detail line).
 
 
@@ -208,25 +219,13 @@ def fill_outcomes(api: Api) -> tuple[int, str]:
     for i in range(keys + 100):
         if refused_in_a_row >= 500:  # the byte cap bites long before the key cap
             break
-        body = {
-            "domain": text(200),
-            "event_type": text(200),
-            "metric_type": "latency_ms",
-            "value": _rng.random() * 1000,
-            "metadata": blob(),
-        }
+        body = maximal_event()
         key = f"{i:08d}-" + secrets.token_urlsafe(200)[:246]
         stored = tally.see(*api.post("/v1/outcomes/events", body, HTTP_IDEMPOTENCY_KEY=key))
         refused_in_a_row = 0 if stored else refused_in_a_row + 1
     unkeyed = Tally()
     for _ in range(300):
-        body = {
-            "domain": text(200),
-            "event_type": text(200),
-            "metric_type": "latency_ms",
-            "value": _rng.random() * 1000,
-            "metadata": blob(),
-        }
+        body = maximal_event()
         unkeyed.see(*api.post("/v1/outcomes/events", body))
     dashboard = api.client.get("/v1/outcomes/dashboard", **api.auth).json()
     count = dashboard["summary"]["total_events"]
