@@ -1,17 +1,23 @@
 """The indexes the trend maths reads: one tenant's events ordered by occurred_at, and counters.
 
 `store.MemoryEventStore` owns one `TenantOutcomes` per tenant and uses it under its lock;
-nothing here locks, reads settings or knows about other tenants. Every structure is kept so that a
-read costs O(rows returned + log n), never a walk over the tenant's whole history:
+nothing here locks, reads settings or knows about other tenants. Every read costs
+O(rows returned + log n) and every write O(log n + BLOCK) amortised, wherever in time the
+event falls: nothing walks a tenant's history.
 
-- `Timeline`: events sorted by `(occurred_at, seq)` (bisect insert, oldest at index 0);
-- `MetricSeries`: a timeline of one metric (optionally one domain) with exact running sums
-  (integers in units of 2**-1074, the smallest float), so the average and success count of
-  any occurred_at range are two bisects and an exact subtraction, whatever magnitudes the
-  tenant stored before (a float running sum would lose 0.1 next to an earlier 1e15);
-- `Tally`: running counts (domains, event types, metrics, failure modes) for the summary;
-- `StoredEvent`: an event as kept in memory, its metadata as compact JSON bytes, so what a
-  tenant holds is measured in bytes (`TenantOutcomes.bytes`) and bounded by the store.
+- A stored event is one plain tuple of strings and numbers (`stored_event`). The garbage
+  collector stops tracking such a tuple, so a full collection does not visit the events.
+- `Timeline`: events sorted by key (occurred_at, then arrival) in blocks of at most
+  `BLOCK` events, like a B-tree's leaves: an insert shifts one block, evicting the oldest
+  pops the front of the first block.
+- `MetricSeries`: a timeline of one metric (optionally one domain) that also keeps, per
+  block, exact prefix sums of its values (integers in units of 2**-1074, the smallest float)
+  and of its successes, and Fenwick trees over the blocks' totals, so the count, exact sum
+  and successes of any occurred_at range are two bisects, two tree walks and an exact
+  subtraction, whatever magnitudes the tenant stored (a float running sum would lose 0.1
+  next to an earlier 1e15). A backdated event adds its value to the later prefixes of its
+  own block only.
+- `Tally`: running counts (domains, event types, metrics, failure modes) for the summary.
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import accumulate, islice
+from itertools import islice
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from agent33_core.sizing import block_bytes, text_bytes
@@ -33,10 +40,13 @@ from .domain import SUCCESS_THRESHOLD, MetricType, OutcomeEvent, failure_class_o
 from .idempotency import IdempotencyKeys, key_bytes
 
 T = TypeVar("T")
-EventKey = tuple[int, int]  # (occurred_at in microseconds since the epoch, record sequence)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
+
+# An event's key orders a tenant's events: occurred_at in microseconds since the epoch, then
+# the store's arrival sequence (modulo 2**40, a trillion writes) for events of one moment.
+SEQUENCE_SPAN = 1 << 40
 
 
 def time_key(moment: datetime) -> int:
@@ -49,14 +59,27 @@ def duration_key(span: timedelta) -> int:
     return span // _MICROSECOND
 
 
+def event_key(occurred_at: datetime, sequence: int) -> int:
+    return time_key(occurred_at) * SEQUENCE_SPAN + sequence % SEQUENCE_SPAN
+
+
+def key_bound(time_us: int) -> int:
+    """The smallest key of an event at `time_us` (every key at or after it is >= this)."""
+    return time_us * SEQUENCE_SPAN
+
+
+def occurred_at_of(key: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=key // SEQUENCE_SPAN)
+
+
 # Every float is a whole multiple of 2**-1074, so a sum of floats scaled by 2**1074 is an
 # exact integer, and Python's int / int division rounds an average correctly.
 _SCALE_BITS = 1074
 
-# What one event costs besides its text and metadata, at most: the stored record, its id and
-# time, its place in the timeline and two metric series (exact prefix sums of ~1,100 bits
+# What one event costs besides its id, texts and metadata, at most: its tuple and key, its
+# slots in the timeline and two metric series with their exact prefix sums (~1,100 bits
 # each), and the series, tallies and counter entries of a domain, event type and failure
-# class it may be the first to bring. Measured with tracemalloc on CPython 3.12 (~900 bytes
+# class it may be the first to bring. Measured with tracemalloc on CPython 3.11 (~700 bytes
 # for a typical event, ~2,600 when every event brings a new domain), rounded up.
 RECORD_OVERHEAD_BYTES = 3_000
 _EMPTY_OBJECT = b"{}"
@@ -74,100 +97,210 @@ def compact_json(value: dict[str, Any]) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-class StoredEvent:
-    """An event as kept in memory: metadata as compact UTF-8 JSON bytes (a parsed object
-    can cost twenty times its JSON), plus what the indexes and byte accounting need."""
+# --- a stored event: one untracked tuple ---------------------------------------------------
 
-    __slots__ = (
-        "domain",
-        "event_type",
-        "failure_class",
-        "id",
-        "in_timeline",
-        "key_live",
-        "metadata_json",
-        "metric_type",
-        "occurred_at",
-        "size",
-        "tenant_id",
-        "value",
+# The fields of a stored event tuple, by position. Only strings, numbers and bytes, so the
+# garbage collector untracks it (an enum member would keep it tracked: the metric is its str).
+KEY, ID, TENANT, DOMAIN, EVENT_TYPE, METRIC, VALUE, METADATA, FAILURE_CLASS, SIZE = range(10)
+StoredEvent = tuple  # (key, id, tenant, domain, event_type, metric, value, metadata, failure, size)
+_key_of = itemgetter(KEY)
+
+
+def stored_event(event: OutcomeEvent, key: int) -> StoredEvent:
+    """`event` as kept in memory: metadata as compact UTF-8 JSON bytes (a parsed object can
+    cost twenty times its JSON); repeated texts (tenant, domain, type) share one string."""
+    metadata = compact_json(event.metadata)
+    domain, event_type = sys.intern(event.domain), sys.intern(event.event_type)
+    # The texts as kept once rendered (a non-ASCII str keeps a UTF-8 copy), and the
+    # metadata's bytes object as a heap block (`agent33_core.sizing`).
+    size = (
+        RECORD_OVERHEAD_BYTES
+        + block_bytes(sys.getsizeof(metadata))
+        + text_bytes(domain)
+        + text_bytes(event_type)
+    )
+    return (
+        key,
+        event.id,
+        sys.intern(event.tenant_id),
+        domain,
+        event_type,
+        event.metric_type.value,
+        event.value,
+        metadata,
+        failure_class_of(event),
+        size,
     )
 
-    def __init__(self, event: OutcomeEvent) -> None:
-        self.id = event.id
-        self.tenant_id = event.tenant_id
-        self.domain = event.domain
-        self.event_type = event.event_type
-        self.metric_type = event.metric_type
-        self.value = event.value
-        self.occurred_at = event.occurred_at
-        self.metadata_json = compact_json(event.metadata)
-        self.failure_class = failure_class_of(event)
-        # The texts as kept once rendered (a non-ASCII str keeps a UTF-8 copy), and the
-        # metadata's bytes object as a heap block (`agent33_core.sizing`).
-        self.size = (
-            RECORD_OVERHEAD_BYTES
-            + block_bytes(sys.getsizeof(self.metadata_json))
-            + text_bytes(self.domain)
-            + text_bytes(self.event_type)
-        )
-        self.in_timeline = False  # held by the tenant's timeline and series
-        self.key_live = False  # held by a live idempotency key
 
-    def to_event(self) -> OutcomeEvent:
-        # Built from a validated event, so validating again would only cost time.
-        return OutcomeEvent.model_construct(
-            id=self.id,
-            tenant_id=self.tenant_id,
-            domain=self.domain,
-            event_type=self.event_type,
-            metric_type=self.metric_type,
-            value=self.value,
-            occurred_at=self.occurred_at,
-            metadata=json.loads(self.metadata_json),
-        )
+def to_event(stored: StoredEvent) -> OutcomeEvent:
+    # Built from a validated event, so validating again would only cost time.
+    return OutcomeEvent.model_construct(
+        id=stored[ID],
+        tenant_id=stored[TENANT],
+        domain=stored[DOMAIN],
+        event_type=stored[EVENT_TYPE],
+        metric_type=MetricType(stored[METRIC]),
+        value=stored[VALUE],
+        occurred_at=occurred_at_of(stored[KEY]),
+        metadata=json.loads(stored[METADATA]),
+    )
+
+
+# --- ordered blocks -------------------------------------------------------------------------
+
+# A block is split in two when it reaches BLOCK events. At most 256, so that a block's
+# running success counts stay CPython's preallocated small integers.
+BLOCK = 256
+_HALF = BLOCK // 2
 
 
 class Timeline:
-    """Events ordered by (occurred_at, seq); insert is a bisect, the oldest is at index 0."""
+    """Stored events ordered by key, in blocks; the oldest is the first of the first block.
 
-    __slots__ = ("_events", "_keys")
+    `_blocks[b]` is sorted, every key of block b is below every key of block b+1, and
+    `_maxes[b]` is the last key of block b, so finding a key is a bisect over the blocks and
+    one within a block of at most `BLOCK` events.
+    """
+
+    __slots__ = ("_blocks", "_len", "_maxes")
 
     def __init__(self) -> None:
-        self._keys: list[EventKey] = []
-        self._events: list[StoredEvent] = []
+        self._blocks: list[list[StoredEvent]] = []
+        self._maxes: list[int] = []
+        self._len = 0
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return self._len
 
-    def insert(self, key: EventKey, event: StoredEvent) -> int:
-        # Events mostly arrive in time order, so the common case is an append.
-        position = len(self._keys)
-        if position and key < self._keys[-1]:
-            position = bisect_left(self._keys, key)
-        self._keys.insert(position, key)
-        self._events.insert(position, event)
-        return position
+    def _position(self, key: int) -> tuple[int, int]:
+        """(block, offset) of the first event whose key is >= `key`; (len(blocks), 0) if none."""
+        block = bisect_left(self._maxes, key)
+        if block == len(self._maxes):
+            return block, 0
+        return block, bisect_left(self._blocks[block], key, key=_key_of)
+
+    def insert(self, event: StoredEvent) -> None:
+        key = event[KEY]
+        maxes = self._maxes
+        if not maxes:
+            self._blocks.append([event])
+            maxes.append(key)
+            block, offset = 0, 0
+            self._started_block()
+        elif key > maxes[-1]:  # the common case: the newest event so far
+            block = len(maxes) - 1
+            events = self._blocks[block]
+            offset = len(events)
+            events.append(event)
+            maxes[block] = key
+        else:
+            block = bisect_left(maxes, key)
+            events = self._blocks[block]
+            offset = bisect_left(events, key, key=_key_of)
+            events.insert(offset, event)
+        self._len += 1
+        self._inserted(block, offset, event)
+        if len(self._blocks[block]) >= BLOCK:
+            self._split(block)
 
     def pop_oldest(self) -> StoredEvent:
-        del self._keys[0]
-        return self._events.pop(0)
+        first = self._blocks[0]
+        event = first.pop(0)  # shifts at most BLOCK slots
+        self._len -= 1
+        self._popped_front(event)
+        if not first:
+            del self._blocks[0], self._maxes[0]  # once per BLOCK evictions
+            self._dropped_first_block()
+        return event
 
-    def newest_entry(self) -> tuple[EventKey, StoredEvent] | None:
-        return (self._keys[-1], self._events[-1]) if self._keys else None
-
-    def span(self, start_us: int | None, end_us: int | None) -> tuple[int, int]:
-        """Positions [lo, hi) of the events with start_us <= occurred_at < end_us."""
-        lo = 0 if start_us is None else bisect_left(self._keys, (start_us,))
-        hi = len(self._keys) if end_us is None else bisect_left(self._keys, (end_us,))
-        return lo, max(lo, hi)
+    def newest(self) -> StoredEvent | None:
+        return self._blocks[-1][-1] if self._blocks else None
 
     def newest_first(
         self, start_us: int | None = None, end_us: int | None = None
-    ) -> Iterator[tuple[EventKey, StoredEvent]]:
-        lo, hi = self.span(start_us, end_us)
-        keys, events = self._keys, self._events
-        return ((keys[i], events[i]) for i in range(hi - 1, lo - 1, -1))
+    ) -> Iterator[StoredEvent]:
+        """Events with start_us <= occurred_at < end_us, newest first."""
+        low = (0, 0) if start_us is None else self._position(key_bound(start_us))
+        high = (len(self._blocks), 0) if end_us is None else self._position(key_bound(end_us))
+        return self._backwards(low, high)
+
+    def _backwards(self, low: tuple[int, int], high: tuple[int, int]) -> Iterator[StoredEvent]:
+        blocks = self._blocks
+        block, end = high
+        low_block, low_offset = low
+        while block > low_block or (block == low_block and end > low_offset):
+            if end == 0:
+                block -= 1
+                end = len(blocks[block])
+                continue
+            start = low_offset if block == low_block else 0
+            events = blocks[block]
+            for i in range(end - 1, start - 1, -1):
+                yield events[i]
+            end = start
+
+    def tail(self, count: int) -> list[StoredEvent]:
+        """The last `count` events, oldest first."""
+        tail: list[StoredEvent] = []
+        for events in reversed(self._blocks):
+            if len(tail) >= count:
+                break
+            tail[:0] = events[-(count - len(tail)) :]
+        return tail
+
+    def _split(self, block: int) -> None:
+        events = self._blocks[block]
+        self._blocks.insert(block + 1, events[_HALF:])
+        del events[_HALF:]
+        self._maxes.insert(block, events[-1][KEY])
+        self._split_block(block)
+
+    # What a subclass keeps beside the blocks follows these four changes.
+    def _started_block(self) -> None:
+        pass
+
+    def _inserted(self, block: int, offset: int, event: StoredEvent) -> None:
+        pass
+
+    def _popped_front(self, event: StoredEvent) -> None:
+        pass
+
+    def _dropped_first_block(self) -> None:
+        pass
+
+    def _split_block(self, block: int) -> None:
+        pass
+
+
+class Fenwick:
+    """Prefix sums over a list of integers with O(log n) update and query (a binary
+    indexed tree); built in O(n)."""
+
+    __slots__ = ("_tree",)
+
+    def __init__(self, values: Iterable[int]) -> None:
+        tree = [0, *values]
+        for i in range(1, len(tree)):
+            parent = i + (i & -i)
+            if parent < len(tree):
+                tree[parent] += tree[i]
+        self._tree = tree
+
+    def add(self, index: int, delta: int) -> None:
+        tree = self._tree
+        index += 1
+        while index < len(tree):
+            tree[index] += delta
+            index += index & -index
+
+    def before(self, index: int) -> int:
+        """The sum of values[:index]."""
+        tree, total = self._tree, 0
+        while index > 0:
+            total += tree[index]
+            index -= index & -index
+        return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,77 +325,124 @@ class RangeTotals:
         return self.exact_total / (self.count << _SCALE_BITS) if self.count else 0.0
 
 
-class MetricSeries(Timeline):
-    """A timeline of one metric with exact prefix sums of its values and of its successes.
+def _success(value: float) -> int:
+    return 1 if value >= SUCCESS_THRESHOLD else 0
 
-    `_sums[i]` is the exact sum (an int, see `scaled`) of every value up to position i,
-    counted from `_sum_base` (what evicted values added up to), so a range sum is an exact
-    subtraction. An out-of-order insert shifts the later prefixes like `list.insert` shifts
-    the later items; the prefixes are recomputed from the values after as many evictions
-    as there are events, so they stay as small as the values they sum.
+
+class MetricSeries(Timeline):
+    """A timeline of one metric with exact running totals, per block and across blocks.
+
+    For block b, `_sums[b][i] - _sum_bases[b]` is the exact sum (see `scaled`) of its first
+    i+1 values; the base absorbs what evicting the block's front removed, so an eviction
+    changes no prefix. `_successes`/`_success_bases` count values >= 1.0 the same way. Three
+    Fenwick trees hold each block's count, sum and successes, rebuilt when blocks split or
+    go (once per BLOCK/2 inserts into one block, or BLOCK evictions, at worst).
     """
 
-    __slots__ = ("_evictions", "_success_base", "_successes", "_sum_base", "_sums")
+    __slots__ = (
+        "_count_tree",
+        "_success_bases",
+        "_success_tree",
+        "_successes",
+        "_sum_bases",
+        "_sum_tree",
+        "_sums",
+    )
 
     def __init__(self) -> None:
         super().__init__()
-        self._sums: list[int] = []
-        self._successes: list[int] = []
-        self._sum_base = 0
-        self._success_base = 0
-        self._evictions = 0
+        self._sums: list[list[int]] = []
+        self._successes: list[list[int]] = []
+        self._sum_bases: list[int] = []
+        self._success_bases: list[int] = []
+        self._rebuild_trees()
 
-    def insert(self, key: EventKey, event: StoredEvent) -> int:
-        position = super().insert(key, event)
-        value = scaled(event.value)
-        success = 1 if event.value >= SUCCESS_THRESHOLD else 0
-        before_sum = self._sums[position - 1] if position else self._sum_base
-        before_successes = self._successes[position - 1] if position else self._success_base
-        self._sums.insert(position, before_sum + value)
-        self._successes.insert(position, before_successes + success)
-        if position + 1 < len(self._sums):
-            later = position + 1
-            self._sums[later:] = [s + value for s in self._sums[later:]]
+    def _started_block(self) -> None:
+        self._sums.append([])
+        self._successes.append([])
+        self._sum_bases.append(0)
+        self._success_bases.append(0)
+        self._count_tree, self._sum_tree, self._success_tree = (
+            Fenwick([0]),
+            Fenwick([0]),
+            Fenwick([0]),
+        )
+
+    def _inserted(self, block: int, offset: int, event: StoredEvent) -> None:
+        value = scaled(event[VALUE])
+        success = _success(event[VALUE])
+        sums, successes = self._sums[block], self._successes[block]
+        if offset == len(sums):
+            sums.append((sums[-1] if sums else self._sum_bases[block]) + value)
+            successes.append((successes[-1] if successes else self._success_bases[block]) + success)
+        else:  # a backdated event: the later prefixes of this block shift, no other block's
+            sums.insert(offset, (sums[offset - 1] if offset else self._sum_bases[block]))
+            successes.insert(
+                offset, (successes[offset - 1] if offset else self._success_bases[block])
+            )
+            for i in range(offset, len(sums)):
+                sums[i] += value
             if success:
-                self._successes[later:] = [s + 1 for s in self._successes[later:]]
-        return position
+                for i in range(offset, len(successes)):
+                    successes[i] += 1
+        self._count_tree.add(block, 1)
+        self._sum_tree.add(block, value)
+        if success:
+            self._success_tree.add(block, 1)
 
-    def pop_oldest(self) -> StoredEvent:
-        event = super().pop_oldest()
-        self._sum_base = self._sums.pop(0)
-        self._success_base = self._successes.pop(0)
-        self._evictions += 1
-        if self._evictions >= len(self._sums):
-            self._recompute_prefixes()
-        return event
+    def _popped_front(self, event: StoredEvent) -> None:
+        self._sum_bases[0] = self._sums[0].pop(0)
+        self._success_bases[0] = self._successes[0].pop(0)
+        self._count_tree.add(0, -1)
+        self._sum_tree.add(0, -scaled(event[VALUE]))
+        if _success(event[VALUE]):
+            self._success_tree.add(0, -1)
 
-    def _recompute_prefixes(self) -> None:
-        values = [event.value for event in self._events]
-        self._sums = list(accumulate(scaled(v) for v in values))
-        self._successes = list(accumulate(1 if v >= SUCCESS_THRESHOLD else 0 for v in values))
-        self._sum_base, self._success_base, self._evictions = 0, 0, 0
+    def _dropped_first_block(self) -> None:
+        del self._sums[0], self._successes[0], self._sum_bases[0], self._success_bases[0]
+        self._rebuild_trees()
 
-    def tail(self, count: int) -> list[tuple[EventKey, float]]:
-        """The last `count` (key, value) pairs, oldest first."""
-        start = max(0, len(self._keys) - count)
-        return list(zip(self._keys[start:], self.tail_values(count), strict=True))
+    def _split_block(self, block: int) -> None:
+        sums, successes = self._sums[block], self._successes[block]
+        # The second half keeps its prefixes, counted from the first half's last one.
+        self._sums.insert(block + 1, sums[_HALF:])
+        self._successes.insert(block + 1, successes[_HALF:])
+        self._sum_bases.insert(block + 1, sums[_HALF - 1])
+        self._success_bases.insert(block + 1, successes[_HALF - 1])
+        del sums[_HALF:], successes[_HALF:]
+        self._rebuild_trees()
 
-    def tail_values(self, count: int) -> list[float]:
-        """The last `count` values, oldest first."""
-        return [event.value for event in self._events[max(0, len(self._events) - count) :]]
+    def _rebuild_trees(self) -> None:
+        blocks = range(len(self._blocks))
+        self._count_tree = Fenwick(len(events) for events in self._blocks)
+        self._sum_tree = Fenwick(self._sums[b][-1] - self._sum_bases[b] for b in blocks)
+        self._success_tree = Fenwick(
+            self._successes[b][-1] - self._success_bases[b] for b in blocks
+        )
+
+    def _totals_before(self, block: int, offset: int) -> tuple[int, int, int]:
+        """(count, exact sum, successes) of every event before position (block, offset)."""
+        count = self._count_tree.before(block) + offset
+        total = self._sum_tree.before(block)
+        successes = self._success_tree.before(block)
+        if offset:
+            total += self._sums[block][offset - 1] - self._sum_bases[block]
+            successes += self._successes[block][offset - 1] - self._success_bases[block]
+        return count, total, successes
 
     def totals(self, start_us: int, end_us: int) -> RangeTotals:
         """Count, exact sum and successes of the values with start_us <= occurred_at < end_us."""
-        lo, hi = self.span(start_us, end_us)
-        if lo == hi:
+        if end_us <= start_us:
             return RangeTotals()
-        sum_before = self._sums[lo - 1] if lo else self._sum_base
-        successes_before = self._successes[lo - 1] if lo else self._success_base
-        return RangeTotals(
-            count=hi - lo,
-            exact_total=self._sums[hi - 1] - sum_before,
-            successes=self._successes[hi - 1] - successes_before,
-        )
+        low = self._totals_before(*self._position(key_bound(start_us)))
+        high = self._totals_before(*self._position(key_bound(end_us)))
+        if high[0] == low[0]:
+            return RangeTotals()
+        return RangeTotals(high[0] - low[0], high[1] - low[1], high[2] - low[2])
+
+    def tail_values(self, count: int) -> list[float]:
+        """The last `count` values, oldest first."""
+        return [event[VALUE] for event in self.tail(count)]
 
 
 class Tally:
@@ -279,19 +459,19 @@ class Tally:
 
     def add(self, event: StoredEvent) -> None:
         self.total += 1
-        self.domains[event.domain] += 1
-        self.event_types[event.event_type] += 1
-        self.metrics[event.metric_type] += 1
-        if event.metric_type is MetricType.FAILURE_CLASS:
-            self.failure_modes[event.failure_class] += 1
+        self.domains[event[DOMAIN]] += 1
+        self.event_types[event[EVENT_TYPE]] += 1
+        self.metrics[event[METRIC]] += 1
+        if event[METRIC] == MetricType.FAILURE_CLASS:
+            self.failure_modes[event[FAILURE_CLASS]] += 1
 
     def remove(self, event: StoredEvent) -> None:
         self.total -= 1
-        _decrement(self.domains, event.domain)
-        _decrement(self.event_types, event.event_type)
-        _decrement(self.metrics, event.metric_type)
-        if event.metric_type is MetricType.FAILURE_CLASS:
-            _decrement(self.failure_modes, event.failure_class)
+        _decrement(self.domains, event[DOMAIN])
+        _decrement(self.event_types, event[EVENT_TYPE])
+        _decrement(self.metrics, event[METRIC])
+        if event[METRIC] == MetricType.FAILURE_CLASS:
+            _decrement(self.failure_modes, event[FAILURE_CLASS])
 
     def merge(self, other: Tally) -> None:
         self.total += other.total
@@ -317,7 +497,8 @@ class TenantOutcomes:
     `bytes` counts each stored event once while the timeline or a live key holds it (an
     event evicted from the timeline stays in memory as long as its key is live), plus each
     live key. `evictable_bytes` is the part evicting the whole timeline would free: the
-    events no live key holds. The store checks both before a write.
+    events no live key holds. The store checks both before a write. `keyed` names the
+    events a live key holds, `evicted_keyed` those of them the timeline no longer holds.
     """
 
     __slots__ = (
@@ -326,6 +507,8 @@ class TenantOutcomes:
         "bytes",
         "domain_tallies",
         "evictable_bytes",
+        "evicted_keyed",
+        "keyed",
         "keys",
         "tally",
         "timeline",
@@ -333,33 +516,34 @@ class TenantOutcomes:
 
     def __init__(self) -> None:
         self.timeline = Timeline()
-        self.by_metric: dict[MetricType, MetricSeries] = {}
-        self.by_metric_domain: dict[tuple[MetricType, str], MetricSeries] = {}
+        self.by_metric: dict[str, MetricSeries] = {}
+        self.by_metric_domain: dict[tuple[str, str], MetricSeries] = {}
         self.tally = Tally()
         self.domain_tallies: dict[str, Tally] = {}
         self.keys: IdempotencyKeys[StoredEvent] = IdempotencyKeys()
+        self.keyed: set[str] = set()
+        self.evicted_keyed: set[str] = set()
         self.bytes = 0
         self.evictable_bytes = 0
 
     def __len__(self) -> int:
         return len(self.timeline)
 
-    def add(self, key: EventKey, event: StoredEvent) -> None:
-        metric, domain = event.metric_type, event.domain
-        self.timeline.insert(key, event)
-        _get_or_create(self.by_metric, metric, MetricSeries).insert(key, event)
-        _get_or_create(self.by_metric_domain, (metric, domain), MetricSeries).insert(key, event)
+    def add(self, event: StoredEvent) -> None:
+        metric, domain = event[METRIC], event[DOMAIN]
+        self.timeline.insert(event)
+        _get_or_create(self.by_metric, metric, MetricSeries).insert(event)
+        _get_or_create(self.by_metric_domain, (metric, domain), MetricSeries).insert(event)
         self.tally.add(event)
         _get_or_create(self.domain_tallies, domain, Tally).add(event)
-        event.in_timeline = True
-        if not event.key_live:
-            self.bytes += event.size
-            self.evictable_bytes += event.size
+        if event[ID] not in self.keyed:  # else `remember_key` counted it
+            self.bytes += event[SIZE]
+            self.evictable_bytes += event[SIZE]
 
     def evict_oldest(self) -> StoredEvent:
         """Drop the oldest event from every index and counter (it is the oldest in each)."""
         event = self.timeline.pop_oldest()
-        metric, domain = event.metric_type, event.domain
+        metric, domain = event[METRIC], event[DOMAIN]
         for index, series_key in (
             (self.by_metric, metric),
             (self.by_metric_domain, (metric, domain)),
@@ -373,27 +557,29 @@ class TenantOutcomes:
         domain_tally.remove(event)
         if not domain_tally.total:
             del self.domain_tallies[domain]
-        event.in_timeline = False
-        if not event.key_live:  # else its live key still holds it
-            self.bytes -= event.size
-            self.evictable_bytes -= event.size
+        if event[ID] in self.keyed:  # its live key still holds it
+            self.evicted_keyed.add(event[ID])
+        else:
+            self.bytes -= event[SIZE]
+            self.evictable_bytes -= event[SIZE]
         return event
 
     def remember_key(self, key: str, event: StoredEvent, now: datetime) -> None:
         """Hold `event` under `key` (call before `add`, so its bytes are counted once)."""
         self.keys.add(key, event, now)
-        event.key_live = True
-        self.bytes += key_bytes(key) + (0 if event.in_timeline else event.size)
+        self.keyed.add(event[ID])
+        self.bytes += key_bytes(key) + event[SIZE]
 
     def expire_keys(self, cutoff: datetime) -> None:
         """Forget the keys remembered at or before `cutoff`, and what only they held."""
         for key, event in self.keys.expire(cutoff):
-            event.key_live = False
+            self.keyed.discard(event[ID])
             self.bytes -= key_bytes(key)
-            if event.in_timeline:
-                self.evictable_bytes += event.size
+            if event[ID] in self.evicted_keyed:
+                self.evicted_keyed.discard(event[ID])
+                self.bytes -= event[SIZE]
             else:
-                self.bytes -= event.size
+                self.evictable_bytes += event[SIZE]
 
     def series(self, metric: MetricType, domain: str | None = None) -> MetricSeries | None:
         if domain is None:
@@ -410,7 +596,7 @@ class TenantOutcomes:
         metric: MetricType | None,
         start_us: int | None,
         end_us: int | None,
-    ) -> Iterator[tuple[EventKey, StoredEvent]]:
+    ) -> Iterator[StoredEvent]:
         """Events of this tenant, newest first, from the narrowest index that fits the filter."""
         if metric is not None:
             series = self.series(metric, domain)
@@ -432,28 +618,22 @@ def _get_or_create(index: dict, key: object, factory: Callable[[], T]) -> T:
     return found
 
 
-def merge_newest_first(
-    streams: Iterable[Iterator[tuple[EventKey, StoredEvent]]],
-) -> Iterator[tuple[EventKey, StoredEvent]]:
+def merge_newest_first(streams: Iterable[Iterator[StoredEvent]]) -> Iterator[StoredEvent]:
     """Several newest-first streams as one; keys are unique, so events are never compared."""
     streams = list(streams)
     if len(streams) == 1:
         return streams[0]
-    return heapq.merge(*streams, key=_entry_key, reverse=True)
+    return heapq.merge(*streams, key=_key_of, reverse=True)
 
 
 def merge_tails(series: list[MetricSeries], count: int) -> list[float]:
     """The last `count` values of several series together, oldest first."""
     if len(series) == 1:
         return series[0].tail_values(count)
-    merged = list(heapq.merge(*(s.tail(count) for s in series), key=_entry_key))
-    return [value for _, value in merged[-count:]]
+    merged = list(heapq.merge(*(s.tail(count) for s in series), key=_key_of))
+    return [event[VALUE] for event in merged[-count:]]
 
 
-def take(stream: Iterable[tuple[EventKey, StoredEvent]], limit: int) -> list[OutcomeEvent]:
+def take(stream: Iterable[StoredEvent], limit: int) -> list[OutcomeEvent]:
     """The first `limit` events of a stream, as the API's models."""
-    return [event.to_event() for _, event in islice(stream, limit)]
-
-
-def _entry_key(entry: tuple[EventKey, object]) -> EventKey:
-    return entry[0]
+    return [to_event(event) for event in islice(stream, limit)]

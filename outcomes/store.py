@@ -30,15 +30,21 @@ from agent33_core.errors import QuotaExceeded
 from .domain import FailureMode, MetricType, OutcomeEvent, OutcomeSummary
 from .idempotency import key_bytes
 from .index import (
+    EVENT_TYPE,
+    KEY,
+    SIZE,
     MetricSeries,
     RangeTotals,
-    StoredEvent,
     Tally,
     TenantOutcomes,
+    event_key,
     merge_newest_first,
     merge_tails,
+    occurred_at_of,
+    stored_event,
     take,
     time_key,
+    to_event,
 )
 
 Span = tuple[datetime, datetime]  # [start, end)
@@ -134,17 +140,16 @@ class MemoryEventStore:
     def insert(
         self, event: OutcomeEvent, *, caps: EventCaps, now: datetime, idempotency_key: str | None
     ) -> tuple[OutcomeEvent, bool]:
-        stored = StoredEvent(event)
-        key = time_key(event.occurred_at)
+        stored = stored_event(event, event_key(event.occurred_at, next(self._sequence)))
         with self._lock:
             tenant = self._tenants.get(event.tenant_id)
             if tenant is not None:
                 tenant.expire_keys(now - caps.key_ttl)
-            needed = stored.size
+            needed = stored[SIZE]
             if idempotency_key is not None:
                 first = tenant.keys.get(idempotency_key) if tenant is not None else None
                 if first is not None:
-                    return first.to_event(), False
+                    return to_event(first), False
                 if tenant is not None and len(tenant.keys) >= caps.max_keys:
                     raise QuotaExceeded(
                         f"This tenant holds {caps.max_keys} idempotency keys younger than 24 "
@@ -162,7 +167,7 @@ class MemoryEventStore:
                 tenant = self._tenants[event.tenant_id] = TenantOutcomes()
             if idempotency_key is not None:
                 tenant.remember_key(idempotency_key, stored, now)
-            tenant.add((key, next(self._sequence)), stored)
+            tenant.add(stored)
             while len(tenant) and (len(tenant) > caps.max_events or tenant.bytes > caps.max_bytes):
                 tenant.evict_oldest()
         return event, True
@@ -190,7 +195,7 @@ class MemoryEventStore:
                 for tenant in self._scope(tenant_id)
             )
             if event_type is not None:
-                stream = (entry for entry in stream if entry[1].event_type == event_type)
+                stream = (event for event in stream if event[EVENT_TYPE] == event_type)
             return take(stream, limit)
 
     def tails(
@@ -259,14 +264,13 @@ class MemoryEventStore:
         with self._lock:
             newest = max(
                 (
-                    found
+                    found[KEY]
                     for tenant in self._tenants.values()
-                    if (found := tenant.timeline.newest_entry()) is not None
+                    if (found := tenant.timeline.newest()) is not None
                 ),
-                key=lambda entry: entry[0],
                 default=None,
             )
-        return newest[1].occurred_at if newest is not None else None
+        return occurred_at_of(newest) if newest is not None else None
 
     def count(self, *, tenant_id: str | None) -> int:
         with self._lock:
