@@ -41,6 +41,7 @@ from .services import get_outcomes_service
 READ = "outcomes:read"
 WRITE = "outcomes:write"
 TAGS = ["outcomes"]
+IDEMPOTENCY_META_KEY = "HTTP_" + IDEMPOTENCY_HEADER.upper().replace("-", "_")
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name=IDEMPOTENCY_HEADER,
@@ -84,7 +85,8 @@ class OutcomeEventViewSet(KitViewSet):
     )
     def create(self, request: Request) -> Response:
         data = self.body(OutcomeEventInputSerializer)
-        key = request.headers.get(IDEMPOTENCY_HEADER)
+        # From META: `request.headers` would build a dict of every header for this one.
+        key = request.META.get(IDEMPOTENCY_META_KEY)
         if key is not None:
             key = self.validated(IdempotencyKeySerializer, {IDEMPOTENCY_HEADER: key})[
                 IDEMPOTENCY_HEADER

@@ -7,18 +7,28 @@ values, and numbers without a finite value (`1e999`, `10**400`, NaN, Infinity) a
 
 from __future__ import annotations
 
+import json
+
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+from rest_framework.utils.json import strict_constant
 
 from agent33_core.jsonsafety import json_problem
+
+# One decoder for every request (`json.load` with options builds a new one per call). It
+# refuses NaN and Infinity as DRF's strict JSON does.
+_DECODER = json.JSONDecoder(parse_constant=strict_constant)
 
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
+        encoding = parsers.get_encoding(parser_context or {})
         try:
-            data = super().parse(stream, media_type, parser_context)
+            data = _DECODER.decode(stream.read().decode(encoding))
         except RecursionError as exc:
             raise ParseError("JSON parse error - nesting too deep.") from exc
+        except ValueError as exc:  # malformed JSON, or bytes that are not `encoding`
+            raise ParseError(f"JSON parse error - {exc}") from exc
         problem = json_problem(data)
         if problem is not None:
             raise ParseError(f"JSON parse error - {problem}")

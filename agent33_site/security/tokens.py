@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 
@@ -13,6 +14,14 @@ from agent33_core.jsonsafety import is_valid_text
 from .principal import Principal
 
 ALGORITHM = "HS256"
+
+# Verifying a token takes PyJWT ~0.1 ms, and an integration sends the same token with every
+# request until it expires. A verified token's principal is remembered by the token's exact
+# text and the secret that verified it, and reused only before its `exp`; only tokens that
+# verified are remembered, at most this many (the oldest forgotten first).
+VERIFIED_TOKENS_KEPT = 4096
+_verified: dict[tuple[str, str], tuple[Principal, float]] = {}
+_verified_lock = threading.Lock()
 
 
 class InvalidToken(Exception):
@@ -35,10 +44,23 @@ def issue_token(
 
 def decode_token(token: str) -> Principal:
     """Verify signature (HS256 only, so `alg: none` is refused) and `exp`; shape the claims."""
+    secret = settings.AGENT33_JWT_SECRET
+    remembered = _verified.get((token, secret))
+    if remembered is not None and time.time() < remembered[1]:
+        return remembered[0]
+    principal, expires_at = _verify(token, secret)
+    with _verified_lock:
+        if len(_verified) >= VERIFIED_TOKENS_KEPT:
+            del _verified[next(iter(_verified))]
+        _verified[(token, secret)] = (principal, expires_at)
+    return principal
+
+
+def _verify(token: str, secret: str) -> tuple[Principal, float]:
     try:
         claims = jwt.decode(
             token,
-            settings.AGENT33_JWT_SECRET,
+            secret,
             algorithms=[ALGORITHM],
             options={"require": ["exp", "sub"]},
         )
@@ -56,4 +78,5 @@ def decode_token(token: str) -> Principal:
     # A lone surrogate (JSON "\udcff") cannot be rendered or stored: refuse it here, once.
     if not all(is_valid_text(text) for text in (sub, tenant_id or "", *scopes)):
         raise InvalidToken("Invalid token: claims must be valid Unicode text.")
-    return Principal(sub=sub, scopes=frozenset(scopes), tenant_id=tenant_id or "")
+    principal = Principal(sub=sub, scopes=frozenset(scopes), tenant_id=tenant_id or "")
+    return principal, float(claims["exp"])

@@ -209,3 +209,36 @@ def test_api_request_with_session_and_bearer_is_the_bearer_principal_alone():
 def test_api_request_with_session_and_a_bad_bearer_is_401_not_the_session():
     client = _staff_client(superuser=True)
     _assert_401(client.get(WHOAMI, HTTP_AUTHORIZATION="Bearer not-a-jwt"), "authentication_failed")
+
+
+# --- verified tokens are remembered, never beyond what verification would allow ------------
+
+
+def test_a_remembered_token_is_refused_once_it_expires():
+    token = issue_token(sub="svc", scopes=["outcomes:read"], tenant_id="acme", ttl_seconds=1)
+    first = _client_with(token).get(WHOAMI)
+    assert first.status_code == 200
+    assert first.json()["sub"] == "svc"
+    time.sleep(2.05)  # `exp` is whole seconds: past it for certain
+    expired = _client_with(token).get(WHOAMI)
+    _assert_401(expired, "authentication_failed")
+    assert expired.json()["detail"] == "Token has expired."
+
+
+def test_a_remembered_token_is_refused_after_the_secret_changes(settings):
+    token = issue_token(sub="svc", scopes=["outcomes:read"], tenant_id="acme")
+    assert _client_with(token).get(WHOAMI).status_code == 200
+    settings.AGENT33_JWT_SECRET = "a-rotated-secret-that-is-long-enough-for-hs256!"
+    _assert_401(_client_with(token).get(WHOAMI), "authentication_failed")
+    fresh = issue_token(sub="svc", scopes=["outcomes:read"], tenant_id="acme")
+    assert _client_with(fresh).get(WHOAMI).json()["tenant_id"] == "acme"
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_still_refused():
+    token = issue_token(sub="svc", scopes=["outcomes:read"], tenant_id="acme")
+    assert _client_with(token).get(WHOAMI).status_code == 200
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["tenant_id"] = "globex"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    _assert_401(_client_with(f"{header}.{forged}.{signature}").get(WHOAMI), "authentication_failed")
