@@ -8,7 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agent33_site.settings")
 
 application = get_asgi_application()
 
-# Fail at start-up, not at the first page, when collectstatic has not run (DJANGO_DEBUG=0).
-from agent33_site.checks import refuse_to_serve_without_static_manifest  # noqa: E402
+from agent33_site.serving import prepare_to_serve  # noqa: E402
 
-refuse_to_serve_without_static_manifest()
+prepare_to_serve()
