@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
-from uuid import uuid4
 
 
 def utc_now() -> datetime:
@@ -12,4 +12,4 @@ def utc_now() -> datetime:
 
 def new_id(prefix: str) -> str:
     """An opaque id whose prefix lets the operations hub route it in O(1) (contract §1)."""
-    return f"{prefix}-{uuid4().hex[:16]}"
+    return f"{prefix}-{secrets.token_hex(8)}"

@@ -335,8 +335,10 @@ class MetricSeries(Timeline):
     For block b, `_sums[b][i] - _sum_bases[b]` is the exact sum (see `scaled`) of its first
     i+1 values; the base absorbs what evicting the block's front removed, so an eviction
     changes no prefix. `_successes`/`_success_bases` count values >= 1.0 the same way. Three
-    Fenwick trees hold each block's count, sum and successes, rebuilt when blocks split or
-    go (once per BLOCK/2 inserts into one block, or BLOCK evictions, at worst).
+    Fenwick trees hold the count, sum and successes of every block but the last, which
+    answers from its own prefixes: the common write, the newest event so far, touches no
+    tree. The trees are rebuilt when blocks split or go (once per BLOCK/2 inserts into one
+    block, or BLOCK evictions, at worst).
     """
 
     __slots__ = (
@@ -362,11 +364,7 @@ class MetricSeries(Timeline):
         self._successes.append([])
         self._sum_bases.append(0)
         self._success_bases.append(0)
-        self._count_tree, self._sum_tree, self._success_tree = (
-            Fenwick([0]),
-            Fenwick([0]),
-            Fenwick([0]),
-        )
+        self._rebuild_trees()
 
     def _inserted(self, block: int, offset: int, event: StoredEvent) -> None:
         value = scaled(event[VALUE])
@@ -385,18 +383,20 @@ class MetricSeries(Timeline):
             if success:
                 for i in range(offset, len(successes)):
                     successes[i] += 1
-        self._count_tree.add(block, 1)
-        self._sum_tree.add(block, value)
-        if success:
-            self._success_tree.add(block, 1)
+        if block < len(self._blocks) - 1:  # the last block is in no tree
+            self._count_tree.add(block, 1)
+            self._sum_tree.add(block, value)
+            if success:
+                self._success_tree.add(block, 1)
 
     def _popped_front(self, event: StoredEvent) -> None:
         self._sum_bases[0] = self._sums[0].pop(0)
         self._success_bases[0] = self._successes[0].pop(0)
-        self._count_tree.add(0, -1)
-        self._sum_tree.add(0, -scaled(event[VALUE]))
-        if _success(event[VALUE]):
-            self._success_tree.add(0, -1)
+        if len(self._blocks) > 1:  # the first block is not the last: it is in the trees
+            self._count_tree.add(0, -1)
+            self._sum_tree.add(0, -scaled(event[VALUE]))
+            if _success(event[VALUE]):
+                self._success_tree.add(0, -1)
 
     def _dropped_first_block(self) -> None:
         del self._sums[0], self._successes[0], self._sum_bases[0], self._success_bases[0]
@@ -413,8 +413,8 @@ class MetricSeries(Timeline):
         self._rebuild_trees()
 
     def _rebuild_trees(self) -> None:
-        blocks = range(len(self._blocks))
-        self._count_tree = Fenwick(len(events) for events in self._blocks)
+        blocks = range(len(self._blocks) - 1)  # every block but the last
+        self._count_tree = Fenwick(len(self._blocks[b]) for b in blocks)
         self._sum_tree = Fenwick(self._sums[b][-1] - self._sum_bases[b] for b in blocks)
         self._success_tree = Fenwick(
             self._successes[b][-1] - self._success_bases[b] for b in blocks
@@ -422,6 +422,11 @@ class MetricSeries(Timeline):
 
     def _totals_before(self, block: int, offset: int) -> tuple[int, int, int]:
         """(count, exact sum, successes) of every event before position (block, offset)."""
+        last = len(self._blocks) - 1
+        if block > last:  # the end: every event of the last block too
+            if last < 0:
+                return 0, 0, 0
+            block, offset = last, len(self._blocks[last])
         count = self._count_tree.before(block) + offset
         total = self._sum_tree.before(block)
         successes = self._success_tree.before(block)

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 from agent33_core.clock import new_id, utc_now
 from agent33_core.errors import DomainError
@@ -98,15 +99,22 @@ class OutcomesService:
         clock: Callable[[], datetime] = utc_now,
         store: EventStore | None = None,
     ) -> None:
-        # None reads the setting at each write, so a test's settings override applies.
+        # None reads the setting, again whenever a setting changes (a test's override applies).
         self._max_events_per_tenant = max_events_per_tenant
         self._max_idempotency_keys = max_idempotency_keys
         self._max_bytes_per_tenant = max_bytes_per_tenant
         self._clock = clock
         self._store = store if store is not None else make_event_store()
+        self._caps: tuple[int, EventCaps] | None = None  # (settings generation, caps)
 
     @property
     def caps(self) -> EventCaps:
+        cached = self._caps
+        if cached is None or cached[0] != _settings_generation:
+            cached = self._caps = (_settings_generation, self._read_caps())
+        return cached[1]
+
+    def _read_caps(self) -> EventCaps:
         return EventCaps(
             max_events=_cap(
                 self._max_events_per_tenant,
@@ -299,6 +307,17 @@ def _trend(
         window=window,
         domain=domain if domain is not None else DOMAIN_ALL,
     )
+
+
+_settings_generation = 0
+
+
+def _count_settings_change(**kwargs: Any) -> None:
+    global _settings_generation
+    _settings_generation += 1
+
+
+setting_changed.connect(_count_settings_change, dispatch_uid="outcomes.caps")
 
 
 def _cap(configured: int | None, setting: str, default: int) -> int:

@@ -143,7 +143,7 @@ class MemoryEventStore:
         stored = stored_event(event, event_key(event.occurred_at, next(self._sequence)))
         with self._lock:
             tenant = self._tenants.get(event.tenant_id)
-            if tenant is not None:
+            if tenant is not None and tenant.keys:
                 tenant.expire_keys(now - caps.key_ttl)
             needed = stored[SIZE]
             if idempotency_key is not None:
