@@ -12,7 +12,7 @@ export DJANGO_DEBUG ?= 1
 # default state lives in that process's memory; threads serve requests side by side.
 DEV_SERVER_FLAGS := --workers 1 --threads 8 --reload --access-logfile - --no-control-socket
 
-.PHONY: install browsers redis run test lint format bench sdk schema clean
+.PHONY: install browsers redis run serve test lint format bench sdk schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ run: install
 	@echo "Docs: http://$(HOST):$(PORT)/v1/docs/  (paste a token under Authorize)"
 	@echo "Staff console: http://$(HOST):$(PORT)/admin/  (user admin, password above)"
 	AGENT33_SEED_DEMO=1 $(VENV)/bin/gunicorn $(DEV_SERVER_FLAGS) --bind $(HOST):$(PORT) agent33_site.wsgi
+
+# The production start on one host (README "Deploying"): settings and secrets come from the
+# environment, DJANGO_DEBUG defaults to 0 here; AGENT33_WORKERS processes (more than one
+# needs AGENT33_STATE_BACKEND=redis).
+SERVE_DEBUG := $(if $(filter environment command,$(origin DJANGO_DEBUG)),$(DJANGO_DEBUG),0)
+serve: install
+	DJANGO_DEBUG=$(SERVE_DEBUG) $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
 # Debian's chromium for the console's real-browser tests; without it they skip loudly.
 browsers:

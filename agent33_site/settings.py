@@ -285,6 +285,11 @@ SPECTACULAR_SETTINGS = {
 
 AGENT33_SEED_DEMO = env_bool("AGENT33_SEED_DEMO", False)
 
+# Where the three apps keep their state (agent33_core/state.py; contract §6).
+AGENT33_STATE_BACKEND = os.environ.get("AGENT33_STATE_BACKEND", "memory") or "memory"
+AGENT33_REDIS_URL = os.environ.get("AGENT33_REDIS_URL", "redis://127.0.0.1:6379/0")
+AGENT33_REDIS_PREFIX = os.environ.get("AGENT33_REDIS_PREFIX", "a33") or "a33"
+
 MiB = 1024 * 1024
 
 # Every per-tenant store is bounded in count and in bytes (contract §1; README "Memory").

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import redis
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -10,6 +11,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from agent33_core import state
 
 from .errors import error_body
 
@@ -39,7 +42,8 @@ def pending_migrations(alias: str = DEFAULT_DB_ALIAS) -> int:
 
 
 class ReadyView(PublicAPIView):
-    """Readiness: the embedded database (auth and sessions) answers and is migrated."""
+    """Readiness: the embedded database (auth and sessions) answers and is migrated, and,
+    with the Redis state backend, Redis answers."""
 
     # Once every migration has been seen applied, later probes skip the migration graph
     # walk and cost one `SELECT 1`.
@@ -53,8 +57,9 @@ class ReadyView(PublicAPIView):
             200: inline_serializer("Readiness", {"status": serializers.CharField()}),
             503: OpenApiResponse(
                 description=(
-                    "Not ready (`not_ready`): the database does not answer, or its "
-                    "migrations are not applied yet; `detail` says which."
+                    "Not ready (`not_ready`): the database does not answer, its "
+                    "migrations are not applied yet, or (state backend `redis`) Redis "
+                    "does not answer; `detail` says which."
                 )
             ),
         },
@@ -73,6 +78,11 @@ class ReadyView(PublicAPIView):
             )
             return Response(error_body(detail, "not_ready"), status=503)
         ReadyView.migrated = True
+        if state.backend() == state.REDIS:
+            try:
+                state.redis_client().ping()
+            except redis.RedisError:
+                return Response(error_body("Redis does not answer.", "not_ready"), status=503)
         return Response({"status": "ready"})
 
 

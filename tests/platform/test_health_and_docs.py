@@ -93,3 +93,21 @@ def test_docs_inline_script_carries_the_nonce_of_the_csp_header(anon_client, pag
     nonce = re.search(r"script-src 'self' 'nonce-([^']+)'", policy).group(1)
     inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", response.content.decode())
     assert inline == [f' nonce="{nonce}"']
+
+
+def test_readyz_with_redis_answers_while_redis_does(anon_client, settings, redis_server):
+    settings.AGENT33_STATE_BACKEND = "redis"
+    settings.AGENT33_REDIS_URL = redis_server.url
+    response = anon_client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready"}
+
+
+def test_readyz_with_redis_is_503_when_redis_does_not_answer(anon_client, settings):
+    from tests.redis_server import free_port
+
+    settings.AGENT33_STATE_BACKEND = "redis"
+    settings.AGENT33_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    response = anon_client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "Redis does not answer.", "code": "not_ready"}
