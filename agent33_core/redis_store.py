@@ -25,9 +25,10 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 import redis
+from pydantic import BaseModel
 
 from .errors import QuotaExceeded
 from .store import Page, R, StoreSpec
@@ -126,6 +127,7 @@ return out
 """
 
 _MAX_CAS_ATTEMPTS = 50
+V = TypeVar("V", bound=BaseModel)
 
 
 def _tag(tenant: str) -> str:
@@ -270,3 +272,50 @@ class RedisRecordStore(Generic[R]):
         if self.spec.on_evict is not None:
             for record in records:
                 self.spec.on_evict(record)
+
+
+class RedisKeyedStore(Generic[V]):
+    """`KeyedStore` on Redis: one key per value (`<prefix>:<name>:<key>`, the model's JSON),
+    so every call touches one key and runs unchanged on Redis Cluster; `update` is
+    WATCH/MULTI compare-and-set, retried when another process wrote in between."""
+
+    def __init__(self, *, client: redis.Redis, prefix: str, name: str, model: type[V]) -> None:
+        self._redis = client
+        self._base = f"{prefix}:{name}"
+        self._model = model
+
+    def _key(self, key: str) -> str:
+        return f"{self._base}:{key}"
+
+    def get(self, key: str) -> V | None:
+        raw = self._redis.get(self._key(key))
+        return None if raw is None else self._model.model_validate_json(raw)
+
+    def put(self, key: str, value: V) -> None:
+        self._redis.set(self._key(key), value.model_dump_json())
+
+    def update(self, key: str, change: Callable[[V | None], V]) -> V:
+        name = self._key(key)
+        for _ in range(_MAX_CAS_ATTEMPTS):
+            with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    pipe.watch(name)
+                    raw = pipe.get(name)
+                    current = None if raw is None else self._model.model_validate_json(raw)
+                    value = change(current)
+                    pipe.multi()
+                    pipe.set(name, value.model_dump_json())
+                    pipe.execute()
+                    return value
+                except redis.WatchError:
+                    continue
+        raise RuntimeError(f"{name!r} kept changing under this update.")
+
+    def delete(self, *keys: str) -> None:
+        if keys:
+            self._redis.delete(*(self._key(key) for key in keys))
+
+    def __len__(self) -> int:
+        """How many values are kept: a SCAN over this store's keys (O(n), for checks only)."""
+        pattern = self._key("*").replace("[", "\\[")
+        return sum(1 for _ in self._redis.scan_iter(match=pattern, count=1000))

@@ -11,10 +11,18 @@ resets the services gets stores of the new backend.
 from __future__ import annotations
 
 import threading
+from typing import TypeVar
 
 import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from pydantic import BaseModel
+
+from .redis_store import RedisKeyedStore, RedisRecordStore
+from .store import KeyedStore, MemoryKeyedStore, MemoryRecordStore, RecordStore, StoreSpec
+
+R = TypeVar("R", bound=BaseModel)
+V = TypeVar("V", bound=BaseModel)
 
 MEMORY = "memory"
 REDIS = "redis"
@@ -56,3 +64,20 @@ def redis_client() -> redis.Redis:
                     url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30
                 )
     return client
+
+
+def record_store(spec: StoreSpec[R], *, name: str, model: type[R]) -> RecordStore[R]:
+    """The store for records described by `spec` on the configured backend; `name` keeps
+    its Redis keys apart from every other store's, `model` reads records back."""
+    if backend() == REDIS:
+        return RedisRecordStore(
+            spec, client=redis_client(), prefix=redis_prefix(), name=name, model=model
+        )
+    return MemoryRecordStore(spec)
+
+
+def keyed_store(*, name: str, model: type[V]) -> KeyedStore[V]:
+    """Values by key (pydantic models) on the configured backend."""
+    if backend() == REDIS:
+        return RedisKeyedStore(client=redis_client(), prefix=redis_prefix(), name=name, model=model)
+    return MemoryKeyedStore()

@@ -36,6 +36,7 @@ class TenantRecord(Protocol):
 
 
 R = TypeVar("R", bound=TenantRecord)
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,48 @@ class MemoryRecordStore(Generic[R]):
     def _index_discard(self, key: tuple[float, str], tenant: str, status: str | None) -> None:
         self._indexes[(tenant, status)].discard(key)
         self._indexes[(None, status)].discard(key)
+
+
+class KeyedStore(Protocol[V]):
+    """Values by key: each call is one round trip (GET, SET, DEL, WATCH/MULTI in Redis)."""
+
+    def get(self, key: str) -> V | None: ...
+
+    def put(self, key: str, value: V) -> None: ...
+
+    def update(self, key: str, change: Callable[[V | None], V]) -> V: ...
+
+    def delete(self, *keys: str) -> None: ...
+
+
+class MemoryKeyedStore(Generic[V]):
+    """The embedded backend: one dict behind one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, V] = {}
+
+    def get(self, key: str) -> V | None:
+        return self._values.get(key)
+
+    def put(self, key: str, value: V) -> None:
+        with self._lock:
+            self._values[key] = value
+
+    def update(self, key: str, change: Callable[[V | None], V]) -> V:
+        """Store `change(current)` with no other write in between."""
+        with self._lock:
+            value = change(self._values.get(key))
+            self._values[key] = value
+            return value
+
+    def delete(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._values.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 # The index of live records sits beside the per-status ones under a name no status has.

@@ -12,23 +12,21 @@ A request's size is what it costs: `RECORD_OVERHEAD_BYTES` plus its texts as kep
 (`agent33_core.sizing.text_bytes`: the string and the UTF-8 copy a rendered non-ASCII
 string keeps), its input artifact, and what its runs produced (error message, result as
 its objects, output artifact); one that may still run (pending, processing, failed)
-holds at least its `reserve_bytes`, so a failed run always fits. Memory stores today; the
-Redis backend plugs in here.
+holds at least its `reserve_bytes`, so a failed run always fits. The stores come from
+`agent33_core.state` (`AGENT33_STATE_BACKEND`: memory or Redis).
 """
 
 from __future__ import annotations
 
 import sys
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from agent33_core.sizing import block_bytes, model_bytes, text_bytes
-from agent33_core.store import MemoryRecordStore, RecordStore, StoreSpec
+from agent33_core.state import keyed_store, record_store
+from agent33_core.store import KeyedStore, RecordStore, StoreSpec
 
 from .domain import (
     LIVE_STATES,
@@ -55,8 +53,6 @@ RUNNABLE_STATES = frozenset(
     {RequestState.PROCESSING}
     | {state for state, targets in TRANSITIONS.items() if RequestState.PROCESSING in targets}
 )
-
-V = TypeVar("V")
 
 
 class StoredRequest(BaseModel):
@@ -125,48 +121,6 @@ def result_size(result: MultimodalResult, artifact: StoredArtifact | None) -> in
     return RESULT_OVERHEAD_BYTES + model_bytes(result) + output
 
 
-class KeyedStore(Protocol[V]):
-    """Values by key: each call is one round trip (GET, SET, DEL, WATCH/MULTI in Redis)."""
-
-    def get(self, key: str) -> V | None: ...
-
-    def put(self, key: str, value: V) -> None: ...
-
-    def update(self, key: str, change: Callable[[V | None], V]) -> V: ...
-
-    def delete(self, *keys: str) -> None: ...
-
-
-class MemoryKeyedStore(Generic[V]):
-    """The embedded backend: one dict behind one lock."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._values: dict[str, V] = {}
-
-    def get(self, key: str) -> V | None:
-        return self._values.get(key)
-
-    def put(self, key: str, value: V) -> None:
-        with self._lock:
-            self._values[key] = value
-
-    def update(self, key: str, change: Callable[[V | None], V]) -> V:
-        """Store `change(current)` with no other write in between."""
-        with self._lock:
-            value = change(self._values.get(key))
-            self._values[key] = value
-            return value
-
-    def delete(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._values.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-
 @dataclass(frozen=True)
 class MultimodalStores:
     requests: RecordStore[StoredRequest]
@@ -177,17 +131,17 @@ class MultimodalStores:
 
 
 def make_stores(*, max_requests_per_tenant: int, max_bytes_per_tenant: int) -> MultimodalStores:
-    """The app's stores (memory today); evicting a request drops its companions."""
-    inputs: MemoryKeyedStore[StoredArtifact] = MemoryKeyedStore()
-    results: MemoryKeyedStore[MultimodalResult] = MemoryKeyedStore()
-    artifacts: MemoryKeyedStore[StoredArtifact] = MemoryKeyedStore()
+    """The app's stores on the configured backend; evicting a request drops its companions."""
+    inputs = keyed_store(name="mm:input", model=StoredArtifact)
+    results = keyed_store(name="mm:result", model=MultimodalResult)
+    artifacts = keyed_store(name="mm:artifact", model=StoredArtifact)
 
     def drop_companions(stored: StoredRequest) -> None:
         inputs.delete(stored.id)
         results.delete(stored.request.result_id)
         artifacts.delete(stored.output_artifact_id)
 
-    requests = MemoryRecordStore(
+    requests = record_store(
         StoreSpec(
             noun="multimodal request",
             status_of=lambda stored: stored.request.state.value,
@@ -197,12 +151,14 @@ def make_stores(*, max_requests_per_tenant: int, max_bytes_per_tenant: int) -> M
             max_records=max_requests_per_tenant,
             max_bytes=max_bytes_per_tenant,
             on_evict=drop_companions,
-        )
+        ),
+        name="mm:request",
+        model=StoredRequest,
     )
     return MultimodalStores(
         requests=requests,
         inputs=inputs,
         results=results,
         artifacts=artifacts,
-        policies=MemoryKeyedStore(),
+        policies=keyed_store(name="mm:policy", model=TenantPolicy),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 
 import pytest
@@ -10,6 +11,46 @@ from rest_framework.test import APIClient
 from agent33_site.security.tokens import issue_token
 
 ClientFactory = Callable[..., APIClient]
+
+STATE_BACKENDS = ("memory", "redis")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--state-backend",
+        choices=STATE_BACKENDS,
+        default=os.environ.get("AGENT33_TEST_STATE_BACKEND", "memory"),
+        help="Where the apps keep their state in this run (make test runs both).",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"state backend: {config.getoption('--state-backend')}"
+
+
+@pytest.fixture(autouse=True)
+def state_backend(request: pytest.FixtureRequest) -> str:
+    """Every test runs on the session's backend; with Redis, on an empty private server.
+
+    The apps' conftests reset the services after this, so each test's stores are built on
+    this backend. A test that is about one backend only says so with
+    `@pytest.mark.memory_only` (it is skipped in the Redis run).
+    """
+    backend = request.config.getoption("--state-backend")
+    if backend == "redis":
+        if request.node.get_closest_marker("memory_only"):
+            pytest.skip("about the memory backend only")
+        import redis
+
+        from agent33_core.registry import services
+
+        server = request.getfixturevalue("redis_server")
+        settings = request.getfixturevalue("settings")
+        settings.AGENT33_STATE_BACKEND = "redis"
+        settings.AGENT33_REDIS_URL = server.url
+        redis.Redis.from_url(server.url).flushdb()
+        services.reset_all()
+    return backend
 
 
 def bearer_client(scopes: Iterable[str], tenant: str = "", sub: str = "tester") -> APIClient:
