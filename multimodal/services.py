@@ -16,7 +16,7 @@ a 429 `quota_exceeded` storing nothing; a successful run whose output cannot fit
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +32,7 @@ from . import policy as rules
 from .adapters.base import AdapterInput
 from .domain import (
     ARTIFACT_ID_PREFIX,
+    LIVE_STATES,
     REQUEST_ID_PREFIX,
     RESULT_ID_PREFIX,
     TRANSITIONS,
@@ -63,6 +64,23 @@ DEFAULT_MAX_REQUESTS_PER_TENANT = 10_000
 DEFAULT_MAX_BYTES_PER_TENANT = 64 * 1024 * 1024
 # A modality filter reads pages this many times larger until enough requests match.
 _MODALITY_FETCH_GROWTH = 4
+# A claimed request's lease: its run's timeout plus this (for storing what the run made).
+DEFAULT_LEASE_GRACE_SECONDS = 10
+WORKER_LOST = "worker lost: the process running this request stopped before it finished."
+
+
+def lease_grace() -> timedelta:
+    return timedelta(
+        seconds=getattr(settings, "MULTIMODAL_LEASE_GRACE_SECONDS", DEFAULT_LEASE_GRACE_SECONDS)
+    )
+
+
+def _lease_ran_out(stored: StoredRequest, now: datetime) -> bool:
+    return (
+        stored.state is RequestState.PROCESSING
+        and stored.lease_expires_at is not None
+        and stored.lease_expires_at <= now
+    )
 
 
 def _moved(stored: StoredRequest, target: RequestState, **changes: Any) -> StoredRequest:
@@ -214,7 +232,9 @@ class MultimodalService:
         fetch = limit
         while True:
             page = self._requests.newest(tenant_id=tenant_id, status=status, limit=fetch)
-            found = [s.request for s in page.records]
+            found = [s.request for s in self._reaped_all(page.records)]
+            if state is not None:  # a request reaped just now left this state
+                found = [r for r in found if r.state is state]
             if modality is not None:
                 found = [r for r in found if r.modality is modality]
             if modality is None or len(found) >= limit or fetch >= page.total:
@@ -269,13 +289,13 @@ class MultimodalService:
     def live_page(self, *, tenant_id: str | None, limit: int) -> Page[MultimodalRequest]:
         """Pending and processing requests, newest first, from the live index."""
         page = self._requests.newest_live(tenant_id=tenant_id, limit=limit)
-        return Page(page.total, [s.request for s in page.records])
+        return self._still(page, LIVE_STATES)
 
     def state_page(
         self, *, tenant_id: str | None, state: RequestState, limit: int
     ) -> Page[MultimodalRequest]:
         page = self._requests.newest(tenant_id=tenant_id, status=state.value, limit=limit)
-        return Page(page.total, [s.request for s in page.records])
+        return self._still(page, frozenset({state}))
 
     def adapter_runs(
         self, *, tenant_id: str | None, request_id: str
@@ -290,7 +310,32 @@ class MultimodalService:
         stored = self._requests.get(request_id, tenant_id=tenant_id)
         if stored is None:
             raise RequestNotFound(f"Request {request_id} not found.")
-        return stored
+        return self._reaped(stored)
+
+    def _reaped(self, stored: StoredRequest) -> StoredRequest:
+        """`stored`, or, when it is processing and its lease ran out (the worker that
+        claimed it is gone: a process that died mid-run), the same request ended failed."""
+        if not _lease_ran_out(stored, utc_now()):
+            return stored
+
+        def lose(current: StoredRequest) -> StoredRequest:
+            if not _lease_ran_out(current, utc_now()):
+                return current  # finished (or reaped) in the meantime
+            return _moved(current, RequestState.FAILED, request={"error_message": WORKER_LOST})
+
+        changed = self._requests.update(stored.id, tenant_id=stored.tenant_id, change=lose)
+        return stored if changed is None else changed[1]
+
+    def _still(self, page: Page[StoredRequest], states: frozenset) -> Page[MultimodalRequest]:
+        """The page's requests still in `states` once reaped, and the total without those
+        that left them just now."""
+        reaped = self._reaped_all(page.records)
+        kept = [s.request for s in reaped if s.state in states]
+        return Page(page.total - (len(reaped) - len(kept)), kept)
+
+    def _reaped_all(self, records: list[StoredRequest]) -> list[StoredRequest]:
+        now = utc_now()
+        return [self._reaped(s) if _lease_ran_out(s, now) else s for s in records]
 
     def _update(
         self,
@@ -305,11 +350,15 @@ class MultimodalService:
 
     def _claim(self, tenant_id: str | None, request_id: str) -> StoredRequest:
         def claim(stored: StoredRequest) -> StoredRequest:
+            if _lease_ran_out(stored, utc_now()):  # its worker is gone: it failed, runs again
+                stored = _moved(stored, RequestState.FAILED, request={"error_message": WORKER_LOST})
+            timeout = timedelta(seconds=stored.request.requested_timeout_seconds)
             return _moved(
                 stored,
                 RequestState.PROCESSING,
                 request={"error_message": ""},
                 attempts=stored.attempts + 1,
+                lease_expires_at=utc_now() + timeout + lease_grace(),
             )
 
         return self._update(tenant_id, request_id, claim)[1]

@@ -69,6 +69,9 @@ class StoredRequest(BaseModel):
     output_artifact_id: str = ""
     attempts: int = 0
     last_run_completed_at: datetime | None = None
+    # While processing: when the claiming worker's time is up (its run's timeout and a
+    # grace). A processing request read after that ends failed: its worker is gone.
+    lease_expires_at: datetime | None = None
 
     @property
     def id(self) -> str:
