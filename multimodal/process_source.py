@@ -2,8 +2,9 @@
 
 Imported only when the `operations` app is installed (see `MultimodalConfig.ready`). The
 source describes itself (statuses, live statuses, controls); the hub derives what it
-allows from that. Pages come from the request store's live and per-state indexes; the
-hub's cancel is the API's cancel (same service call, same 409 from the lifecycle map).
+allows from that. Pages come from the request store's live and per-state indexes (the
+requests themselves; the hub converts only those it shows with `to_entry`); the hub's
+cancel is the API's cancel (same service call, same 409 from the lifecycle map).
 """
 
 from __future__ import annotations
@@ -20,24 +21,6 @@ from .services import get_multimodal_service
 CANCEL = "cancel"
 
 
-def _entry(record: MultimodalRequest) -> ProcessEntry:
-    return ProcessEntry(
-        id=record.id,
-        type=MultimodalProcessSource.process_type,
-        status=record.state.value,
-        started_at=record.created_at,
-        name=record.modality.value or record.id,
-        tenant_id=record.tenant_id,
-        metadata={
-            "tenant_id": record.tenant_id,
-            "requested_by": record.requested_by,
-            "input_artifact_bytes": record.input_artifact_bytes,
-            "result_id": record.result_id,
-            "error_message": record.error_message,
-        },
-    )
-
-
 class MultimodalProcessSource:
     process_type = "multimodal_request"
     include_key = "multimodal"
@@ -51,7 +34,7 @@ class MultimodalProcessSource:
     def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
         """Pending and processing requests; `since` does not narrow live work."""
         page = get_multimodal_service().live_page(tenant_id=tenant_id, limit=limit)
-        return ProcessPage(page.total, [_entry(r) for r in page.records])
+        return ProcessPage(page.total, page.records)
 
     def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
         if status not in self.statuses:
@@ -59,7 +42,28 @@ class MultimodalProcessSource:
         page = get_multimodal_service().state_page(
             tenant_id=tenant_id, state=RequestState(status), limit=limit
         )
-        return ProcessPage(page.total, [_entry(r) for r in page.records])
+        return ProcessPage(page.total, page.records)
+
+    def sort_key(self, record: MultimodalRequest) -> tuple[datetime, str]:
+        """A request starts when it is created (the order of the store's indexes too)."""
+        return record.created_at, record.id
+
+    def to_entry(self, record: MultimodalRequest) -> ProcessEntry:
+        return ProcessEntry.trusted(
+            id=record.id,
+            type=self.process_type,
+            status=str(record.state),
+            started_at=record.created_at,
+            name=str(record.modality) or record.id,
+            tenant_id=record.tenant_id,
+            metadata={
+                "tenant_id": record.tenant_id,
+                "requested_by": record.requested_by,
+                "input_artifact_bytes": record.input_artifact_bytes,
+                "result_id": record.result_id,
+                "error_message": record.error_message,
+            },
+        )
 
     def get_process(self, *, tenant_id: str | None, process_id: str) -> ProcessEntry | None:
         try:
@@ -68,7 +72,7 @@ class MultimodalProcessSource:
             )
         except NotFound:
             return None
-        return _entry(record)
+        return self.to_entry(record)
 
     def step_activity(self, *, tenant_id: str | None, process_id: str) -> list[StepActivity]:
         """One step, `adapter`, counting adapter runs; none before the first run."""
@@ -89,4 +93,4 @@ class MultimodalProcessSource:
         previous, record = get_multimodal_service().cancel_from(
             tenant_id=tenant_id, request_id=process_id
         )
-        return AppliedControl(previous.value, _entry(record))
+        return AppliedControl(previous.value, self.to_entry(record))

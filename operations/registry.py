@@ -1,10 +1,16 @@
 """The one seam between the hub and the processes it shows: `ProcessSource` and its registry.
 
 A source is any object that satisfies `ProcessSource`: it describes itself (type,
-include key, id prefix, statuses, live statuses, controls) and answers five calls. The
+include key, id prefix, statuses, live statuses, controls) and answers seven calls. The
 hub never imports a source's app: it finds a source by include key or by the id prefix
 of a process (O(1): one dict lookup on the text before the first "-"), and derives
 from `controls` which actions an entry allows and which are `unsupported_action`.
+
+A page (`ProcessPage`) is `(total, records)`: the source's own stored records, opaque to
+the hub, which only hands them back to the source: newest first by the source's
+`sort_key` (a record's `(started_at, id)`). The hub merges every source's page on those
+keys and converts only the `limit` records it returns, with the source's `to_entry`;
+stored records were validated once, so `to_entry` builds with `ProcessEntry.trusted`.
 
 Adding a sixth kind of process is one package plus one registration:
 1. a package (here `operations/sources/<name>/`, or any app) whose `source.py` builds
@@ -20,7 +26,7 @@ and `ProcessStatus` enums are documentation: extend them in `operations/domain.p
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -38,6 +44,45 @@ class ProcessEntry(BaseModel):
     tenant_id: str
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @staticmethod
+    def trusted(
+        *,
+        id: str,
+        type: str,
+        status: str,
+        started_at: datetime,
+        name: str,
+        tenant_id: str,
+        metadata: dict[str, Any],
+    ) -> ProcessEntry:
+        """An entry of values already validated (a stored record's): no second validation.
+
+        What `model_construct` sets up, without its per-field alias search (3x faster);
+        every field is a required keyword here, so none is left unset by mistake.
+        """
+        entry = ProcessEntry.__new__(ProcessEntry)
+        _set_attribute(
+            entry,
+            "__dict__",
+            {
+                "id": id,
+                "type": type,
+                "status": status,
+                "started_at": started_at,
+                "name": name,
+                "tenant_id": tenant_id,
+                "metadata": metadata,
+            },
+        )
+        _set_attribute(entry, "__pydantic_fields_set__", set(_ENTRY_FIELDS))
+        _set_attribute(entry, "__pydantic_extra__", None)
+        _set_attribute(entry, "__pydantic_private__", None)
+        return entry
+
+
+_ENTRY_FIELDS = frozenset(ProcessEntry.model_fields)
+_set_attribute = object.__setattr__  # what pydantic's `model_construct` sets a model up with
+
 
 class StepActivity(BaseModel):
     """Work done in one step of a process: how many actions, and when the last completed."""
@@ -48,10 +93,10 @@ class StepActivity(BaseModel):
 
 
 class ProcessPage(NamedTuple):
-    """The newest `limit` matching processes, and how many matched before the limit."""
+    """The newest `limit` matching records, and how many matched before the limit."""
 
     total: int
-    entries: list[ProcessEntry]  # newest `started_at` first
+    records: Sequence[Any]  # the source's own, newest `sort_key` first; see `to_entry`
 
 
 class AppliedControl(NamedTuple):
@@ -70,7 +115,8 @@ class ProcessSource(Protocol):
     `controls` maps each control action to `{from_status: to_status}` ({} = no controls);
     the hub refuses any other action (409 `unsupported_action`) before `apply_control`,
     which raises the source's domain errors (e.g. 409 `invalid_transition`). Pages come
-    from indexes of live (or per-status) records, never from a scan of finished history.
+    from indexes of live (or per-status) records, never from a scan of finished history;
+    they hold records, cheap to fetch, and only the ones the hub shows become entries.
     Every entry's `metadata` carries its `tenant_id`.
     """
 
@@ -87,6 +133,14 @@ class ProcessSource(Protocol):
 
     def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
         """Every process in `status` (none when the type has no such status)."""
+        ...
+
+    def sort_key(self, record: Any) -> tuple[datetime, str]:
+        """A page record's `(started_at, id)`: the order of its pages and of the hub."""
+        ...
+
+    def to_entry(self, record: Any) -> ProcessEntry:
+        """A page record as a hub entry, without validating it again."""
         ...
 
     def get_process(self, *, tenant_id: str | None, process_id: str) -> ProcessEntry | None: ...

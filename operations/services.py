@@ -4,13 +4,19 @@ The hub keeps no processes of its own, only the control history, in a store: one
 per tenant (the process's tenant) holding that tenant's history per process, bounded per
 process and per tenant in count and bytes, so one tenant's controls never evict another
 tenant's audit trail. It asks each source for its live set (or one status) through
-indexed calls, so the cost follows the live set, not the finished history.
+indexed calls, so the cost follows the live set, not the finished history; it merges the
+sources' pages of records and turns into entries only the `limit` it returns.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from itertools import islice
+from operator import itemgetter
+from typing import Any
 
 from django.conf import settings
 from pydantic import BaseModel
@@ -64,6 +70,16 @@ class TenantControlHistory(BaseModel):
     processes: dict[str, list[ControlRecord]]
     records: int
     bytes: int
+
+
+# A page record with its source, behind its sort key: what the hub's merge compares.
+_Keyed = tuple[tuple[datetime, str], ProcessSource, Any]
+
+
+def _keyed(source: ProcessSource, records: Sequence[Any]) -> Iterator[_Keyed]:
+    """A page's records, each keyed by `source.sort_key` only when the merge reaches it."""
+    sort_key = source.sort_key
+    return ((sort_key(record), source, record) for record in records)
 
 
 def _history_id(tenant_id: str) -> str:
@@ -126,20 +142,22 @@ class OperationsHubService:
         sources = [s for s in map(self._registry.by_include, keys) if s is not None]
         since = since or utc_now() - DEFAULT_SINCE
         counts: dict[str, int] = {}
-        entries: list[ProcessEntry] = []
+        pages: list[Iterator[_Keyed]] = []
         for source in sources:
             if status is None:
                 page = source.live_page(tenant_id=tenant_id, since=since, limit=limit)
             else:
                 page = source.status_page(tenant_id=tenant_id, status=status, limit=limit)
             counts[source.process_type] = page.total
-            entries.extend(page.entries)
-        entries.sort(key=lambda e: (e.started_at, e.id), reverse=True)
-        return HubSnapshot(
+            pages.append(_keyed(source, page.records))
+        # Every page is newest first: merge them, and convert only the `limit` shown.
+        newest = islice(heapq.merge(*pages, key=itemgetter(0), reverse=True), limit)
+        # Built from validated parts: no second validation of the entries.
+        return HubSnapshot.model_construct(
             timestamp=utc_now(),
             active_count=sum(counts.values()),
             counts=counts,
-            processes=entries[:limit],
+            processes=[source.to_entry(record) for _, source, record in newest],
         )
 
     def _locate(

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agent33_core.fields import TenantQuerySerializer
-from agent33_core.views import KitAPIView, KitViewSet
+from agent33_core.views import KitAPIView, KitViewSet, shared_serializer
 
 from .serializers import ControlInput, HubOutput, HubQuery, ProcessDetailOutput
 from .services import get_operations_service
@@ -35,7 +35,7 @@ ID_PARAMETER = OpenApiParameter(
 # app's API has always given. No docstring: drf-spectacular would publish it.
 class EmptyQueryValueMixin:
     def query(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
-        fields = serializer_class().fields
+        fields = shared_serializer(serializer_class).fields  # bound once, not per request
         params = self.request.query_params
         empty = {name: [EMPTY_QUERY_VALUE] for name in fields if params.get(name, None) == ""}
         if empty:

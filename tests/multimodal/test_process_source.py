@@ -38,7 +38,7 @@ def test_live_processes_are_pending_and_processing_only(source, writer, other_te
     foreign = create_vision(other_tenant).json()
 
     page = source.live_page(tenant_id="tenant-a", since=datetime.now(UTC), limit=10)
-    mine = page.entries
+    mine = [source.to_entry(record) for record in page.records]
     assert page.total == 1
     assert [(e.id, e.status, e.type, e.name, e.tenant_id) for e in mine] == [
         (pending["id"], "pending", "multimodal_request", "text_to_speech", "tenant-a")
@@ -53,9 +53,12 @@ def test_live_processes_are_pending_and_processing_only(source, writer, other_te
     }
     everyone = source.live_page(tenant_id=None, since=LONG_AGO, limit=10)
     assert everyone.total == 2
-    assert [e.id for e in everyone.entries] == [foreign["id"], pending["id"]]
+    assert [r.id for r in everyone.records] == [foreign["id"], pending["id"]]
+    assert [source.sort_key(r) for r in everyone.records] == [
+        (r.created_at, r.id) for r in everyone.records
+    ]
     newest_only = source.live_page(tenant_id=None, since=LONG_AGO, limit=1)
-    assert (newest_only.total, [e.id for e in newest_only.entries]) == (2, [foreign["id"]])
+    assert (newest_only.total, [r.id for r in newest_only.records]) == (2, [foreign["id"]])
 
 
 def test_status_page_lists_that_status_newest_first_with_its_total(source, writer):
@@ -63,12 +66,12 @@ def test_status_page_lists_that_status_newest_first_with_its_total(source, write
     second = create_tts(writer, execute_now=True).json()
     create_tts(writer)
     page = source.status_page(tenant_id="tenant-a", status="completed", limit=10)
-    completed = page.entries
+    completed = [source.to_entry(record) for record in page.records]
     assert page.total == 2
     assert [e.id for e in completed] == [second["id"], first["id"]]
     assert [e.metadata["result_id"] for e in completed] == [second["result_id"], first["result_id"]]
     capped = source.status_page(tenant_id=None, status="completed", limit=1)
-    assert (capped.total, len(capped.entries)) == (2, 1)
+    assert (capped.total, len(capped.records)) == (2, 1)
     assert source.status_page(tenant_id="tenant-b", status="completed", limit=10) == (0, [])
     assert source.status_page(tenant_id=None, status="running", limit=10) == (0, [])
 

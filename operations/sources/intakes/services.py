@@ -24,8 +24,8 @@ class IntakesService(LifecycleService[ImprovementIntake]):
     def entry_metadata(self, record: ImprovementIntake) -> dict[str, Any]:
         return {
             "summary": record.summary,
-            "research_type": record.research_type,
-            "urgency": record.urgency,
+            "research_type": str(record.research_type),
+            "urgency": str(record.urgency),
         }
 
 

@@ -56,7 +56,7 @@ class WorkflowRunsService(LifecycleService[WorkflowRun]):
 
     def entry_metadata(self, record: WorkflowRun) -> dict[str, Any]:
         return {
-            "trigger_type": record.trigger_type,
+            "trigger_type": str(record.trigger_type),
             "duration_ms": record.duration_ms,
             "error": record.error,
             "job_id": record.job_id,

@@ -13,10 +13,10 @@ from .services import WorkflowRunsService, workflow_runs_service
 
 class WorkflowRunsSource(ServiceBackedSource):
     def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
-        service = workflow_runs_service.get()
-        return self._page(
-            service, service.started_since(tenant_id=tenant_id, since=since, limit=limit)
+        page = workflow_runs_service.get().started_since(
+            tenant_id=tenant_id, since=since, limit=limit
         )
+        return ProcessPage(page.total, page.records)
 
 
 workflows_source = WorkflowRunsSource(
