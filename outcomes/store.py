@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from agent33_core import state
 from agent33_core.errors import QuotaExceeded
 
 from .domain import FailureMode, MetricType, OutcomeEvent, OutcomeSummary
@@ -124,6 +125,10 @@ class EventStore(Protocol):
 
 def make_event_store() -> EventStore:
     """The store a new `OutcomesService` keeps its events in (the one place a backend is chosen)."""
+    if state.backend() == state.REDIS:
+        from .redis_store import RedisEventStore
+
+        return RedisEventStore(client=state.redis_client(), prefix=state.redis_prefix())
     return MemoryEventStore()
 
 

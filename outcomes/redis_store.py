@@ -1,0 +1,736 @@
+"""The Redis backend of `EventStore`: `MemoryEventStore`'s promises, across processes.
+
+Layout, for prefix `P` and tenant `T` (every key of a tenant starts with the hash tag
+`{P:T}`, braces in T escaped by `agent33_core.redis_store._tag`, so each script touches one
+Redis Cluster slot). `<m>` is a metric, `<d>` a domain, `<S>` a series: `m:<m>` (every
+domain) or `d:<m>:<d>`; a member is `<seq>:<id>`, `seq` 17 zero-padded digits of arrival:
+
+    {P:T}:o:u             HASH    count, bytes, evictable (bytes no live key holds), seq
+    {P:T}:o:ev            HASH    id -> the event's compact JSON
+    {P:T}:o:em            HASH    id -> JSON [member, metric, domain, event_type, failure
+                                  class, size, value, success, day, hour, minute]
+    {P:T}:o:t             ZSET    member, scored by occurred_at in microseconds
+    {P:T}:o:dt:<d>        ZSET    the same, one domain
+    {P:T}:o:et:<type>     ZSET    the same, one event type
+    {P:T}:o:s:<S>         ZSET    `<member>:<value>` (the value's repr), per series
+    {P:T}:o:b:<L>:<S>     HASH    bucket -> "count:successes:c1:c2:...", L in d|h|n (day,
+                                  hour, minute); c1.. a non-overlapping expansion of
+                                  doubles (Shewchuk) whose exact sum is the bucket's sum
+    {P:T}:o:c, :c:<d>     HASH    tallies: total, d:<domain>, e:<type>, m:<metric>, f:<class>
+    {P:T}:o:k:<key>       STRING  idempotency key -> event id (PX: the TTL and an hour)
+    {P:T}:o:kz            ZSET    id of each keyed event, scored by when its key was taken
+    {P:T}:o:kh            HASH    id -> "<i|e>:<key bytes>:<key>" (e: evicted, key holds it)
+    P:o:tenants           SET     tenants (operator reads fan out over it)
+    P:o:newest            ZSET    tenant -> its newest occurred_at (microseconds)
+
+`insert` is one Lua script (`_INSERT`): expire keys, answer a live key, check the caps,
+store and index, evict the oldest; the global keys are written outside it (SADD pipelined
+before, ZADD GT after a created event). Round trips: `insert` 1 for a retry or a refusal,
+2 when it creates; `newest`, `tails`, `totals`, `summary`, `count`, `usage` and
+`newest_occurred_at` 1 for a tenant, 2 for an operator (SMEMBERS, then one pipeline over
+the tenants). The client must answer bytes (as `agent33_core.state.redis_client` does).
+
+Scores are occurred_at in microseconds, exact in a double for |t| < 2**53 us (the years
+1685 to 2255); bucket numbers are computed in Python from the exact integer.
+
+Exact sums: Lua numbers are doubles, so a bucket keeps its sum as an expansion grown with
+error-free two-sum (exact for finite doubles; |value| <= 1e15 keeps every partial finite)
+and compressed to stay short; Python turns the parts into `index.scaled` integers. A span's
+totals are its whole days, hours and minutes (HMGET) plus the events of its partial minutes
+(ZRANGEBYSCORE; members carry values): bounded by the span's length, never the history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+
+from agent33_core.errors import QuotaExceeded
+from agent33_core.redis_store import _tag
+
+from .domain import (
+    SUCCESS_THRESHOLD,
+    FailureMode,
+    MetricType,
+    OutcomeEvent,
+    OutcomeSummary,
+    failure_class_of,
+)
+from .idempotency import key_bytes
+from .index import (
+    SIZE,
+    RangeTotals,
+    duration_key,
+    key_bound,
+    occurred_at_of,
+    scaled,
+    stored_event,
+    time_key,
+)
+from .store import EventCaps, Span
+
+# Buckets of a series' running totals, coarsest first: (level name, width in microseconds).
+LEVELS: tuple[tuple[str, int], ...] = (
+    ("d", duration_key(timedelta(days=1))),
+    ("h", duration_key(timedelta(hours=1))),
+    ("n", duration_key(timedelta(minutes=1))),
+)
+# A key's STRING outlives its TTL by this much: the key ZSET (the service's clock) expires it,
+# so a Redis clock running ahead of the service's never forgets a key younger than the TTL.
+KEY_EXPIRY_MARGIN = timedelta(hours=1)
+_SEQ_DIGITS = 17  # a member's arrival prefix; Redis TIME in microseconds has 16 digits
+_ONE_MICROSECOND = 1
+
+_LUA_SUMS = """
+local function two_sum(a, b)
+  local s = a + b
+  local bv = s - a
+  return s, (a - (s - bv)) + (b - bv)
+end
+
+-- Shewchuk's COMPRESS (with two-sum, exact whatever the order): a short expansion.
+local function compress(e)
+  local m = #e
+  if m < 2 then return e end
+  local g, h = {}, {}
+  local big, small = e[m], 0
+  local bottom = m
+  for i = m - 1, 1, -1 do
+    big, small = two_sum(big, e[i])
+    if small ~= 0 then
+      g[bottom] = big
+      bottom = bottom - 1
+      big = small
+    end
+  end
+  g[bottom] = big
+  for i = bottom + 1, m do
+    big, small = two_sum(g[i], big)
+    if small ~= 0 then h[#h + 1] = small end
+  end
+  if big ~= 0 then h[#h + 1] = big end
+  return h
+end
+
+-- GROW-EXPANSION with zero elimination: parts (smallest first) plus x, exactly.
+local function grow(parts, x)
+  local grown, q = {}, x
+  for i = 1, #parts do
+    local h
+    q, h = two_sum(q, parts[i])
+    if h ~= 0 then grown[#grown + 1] = h end
+  end
+  if q ~= 0 then grown[#grown + 1] = q end
+  return compress(grown)
+end
+
+-- Add (sign = 1) or remove (sign = -1) one value in a bucket "count:successes:parts...".
+local function bucket_add(hash, field, value, success, sign)
+  local old = redis.call('HGET', hash, field)
+  local count, wins, parts = 0, 0, {}
+  if old then
+    local n = 0
+    for piece in string.gmatch(old, '[^:]+') do
+      n = n + 1
+      if n == 1 then count = tonumber(piece)
+      elseif n == 2 then wins = tonumber(piece)
+      else parts[#parts + 1] = tonumber(piece) end
+    end
+  end
+  count = count + sign
+  if count <= 0 then
+    redis.call('HDEL', hash, field)
+    return
+  end
+  parts = grow(parts, sign * value)
+  local text = {string.format('%d', count), string.format('%d', wins + sign * success)}
+  for i = 1, #parts do text[#text + 1] = string.format('%.17g', parts[i]) end
+  redis.call('HSET', hash, field, table.concat(text, ':'))
+end
+"""
+
+_INSERT = (
+    _LUA_SUMS
+    + """
+local base = KEYS[1]
+local id, event_json, score = ARGV[1], ARGV[2], ARGV[3]
+local value_text, size, success = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local metric, domain, event_type, failure = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local day, hour, minute = ARGV[11], ARGV[12], ARGV[13]
+local now_us, cutoff_us = ARGV[14], ARGV[15]
+local keyed, key, key_size, key_ttl_ms = ARGV[16] == '1', ARGV[17], tonumber(ARGV[18]), ARGV[19]
+local max_events, max_keys, max_bytes = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22])
+
+local usage, ev, em = base .. ':u', base .. ':ev', base .. ':em'
+local kz, kh = base .. ':kz', base .. ':kh'
+local state = redis.call('HMGET', usage, 'count', 'bytes', 'evictable', 'seq')
+local count, bytes = tonumber(state[1] or '0'), tonumber(state[2] or '0')
+local evictable, last_seq = tonumber(state[3] or '0'), tonumber(state[4] or '0')
+
+local function tally(hash, fields, sign)
+  for _, field in ipairs(fields) do
+    if redis.call('HINCRBY', hash, field, sign) <= 0 then redis.call('HDEL', hash, field) end
+  end
+end
+
+-- Add (1) or remove (-1) an event, described by its meta, in every index and counter.
+local function apply(meta, sign, at)
+  local member, m, d, etype = meta[1], meta[2], meta[3], meta[4]
+  local vmember = member .. ':' .. meta[7]
+  local value, wins = tonumber(meta[7]), meta[8]
+  local series = {'m:' .. m, 'd:' .. m .. ':' .. d}
+  if sign > 0 then
+    redis.call('ZADD', base .. ':t', at, member)
+    redis.call('ZADD', base .. ':dt:' .. d, at, member)
+    redis.call('ZADD', base .. ':et:' .. etype, at, member)
+    for _, s in ipairs(series) do redis.call('ZADD', base .. ':s:' .. s, at, vmember) end
+  else
+    redis.call('ZREM', base .. ':t', member)
+    redis.call('ZREM', base .. ':dt:' .. d, member)
+    redis.call('ZREM', base .. ':et:' .. etype, member)
+    for _, s in ipairs(series) do redis.call('ZREM', base .. ':s:' .. s, vmember) end
+  end
+  for _, s in ipairs(series) do
+    bucket_add(base .. ':b:d:' .. s, meta[9], value, wins, sign)
+    bucket_add(base .. ':b:h:' .. s, meta[10], value, wins, sign)
+    bucket_add(base .. ':b:n:' .. s, meta[11], value, wins, sign)
+  end
+  local fields = {'total', 'd:' .. d, 'e:' .. etype, 'm:' .. m}
+  if m == 'failure_class' then fields[5] = 'f:' .. meta[5] end
+  tally(base .. ':c', fields, sign)
+  tally(base .. ':c:' .. d, fields, sign)
+end
+
+-- 1. Forget the keys taken at or before the cutoff, and what only they held.
+local expired = redis.call('ZRANGEBYSCORE', kz, '-inf', cutoff_us)
+for _, eid in ipairs(expired) do
+  local held = redis.call('HGET', kh, eid)
+  local held_state, held_size, name = string.match(held, '^(.):(%d+):(.*)$')
+  local esize = cjson.decode(redis.call('HGET', em, eid))[6]
+  bytes = bytes - tonumber(held_size)
+  if held_state == 'e' then
+    redis.call('HDEL', ev, eid)
+    redis.call('HDEL', em, eid)
+    bytes = bytes - esize
+  else
+    evictable = evictable + esize
+  end
+  redis.call('HDEL', kh, eid)
+  local key_name = base .. ':k:' .. name
+  if redis.call('GET', key_name) == eid then redis.call('DEL', key_name) end
+end
+if #expired > 0 then
+  redis.call('ZREMRANGEBYSCORE', kz, '-inf', cutoff_us)
+  redis.call('HSET', usage, 'bytes', string.format('%d', bytes),
+    'evictable', string.format('%d', evictable))
+end
+
+-- 2. A live key answers its first event; then the caps.
+local needed = size
+if keyed then
+  local first = redis.call('GET', base .. ':k:' .. key)
+  if first then return {'retry', redis.call('HGET', ev, first)} end
+  if redis.call('ZCARD', kz) >= max_keys then return {'keys'} end
+  needed = needed + key_size
+end
+if bytes - evictable + needed > max_bytes then return {'bytes'} end
+
+-- 3. Store and index; arrival orders events of one moment (and, roughly, across tenants).
+local now = redis.call('TIME')
+local seq = tonumber(now[1]) * 1000000 + tonumber(now[2])
+if seq <= last_seq then seq = last_seq + 1 end
+local seq_text = string.format('%017.0f', seq)
+local meta = {seq_text .. ':' .. id, metric, domain, event_type, failure, size, value_text,
+  success, day, hour, minute}
+redis.call('HSET', ev, id, event_json)
+redis.call('HSET', em, id, cjson.encode(meta))
+apply(meta, 1, score)
+count = count + 1
+if keyed then
+  redis.call('SET', base .. ':k:' .. key, id, 'PX', key_ttl_ms)
+  redis.call('ZADD', kz, now_us, id)
+  redis.call('HSET', kh, id, 'i:' .. string.format('%d', key_size) .. ':' .. key)
+  bytes = bytes + key_size + size
+else
+  bytes = bytes + size
+  evictable = evictable + size
+end
+
+-- 4. Evict the oldest by (occurred_at, arrival) while over a cap.
+while count > 0 and (count > max_events or bytes > max_bytes) do
+  local oldest = redis.call('ZRANGE', base .. ':t', 0, 0)[1]
+  local eid = string.sub(oldest, 19)
+  local old = cjson.decode(redis.call('HGET', em, eid))
+  apply(old, -1, nil)
+  count = count - 1
+  local held = redis.call('HGET', kh, eid)
+  if held then
+    redis.call('HSET', kh, eid, 'e' .. string.sub(held, 2))
+  else
+    redis.call('HDEL', ev, eid)
+    redis.call('HDEL', em, eid)
+    bytes = bytes - old[6]
+    evictable = evictable - old[6]
+  end
+end
+redis.call('HSET', usage, 'count', string.format('%d', count), 'bytes', string.format('%d', bytes),
+  'evictable', string.format('%d', evictable), 'seq', seq_text)
+-- The tenant's newest occurred_at now; none when a backdated keyed write evicted them all.
+local newest = redis.call('ZRANGE', base .. ':t', -1, -1, 'WITHSCORES')
+if newest[2] then return {'ok', newest[2]} end
+return {'empty'}
+"""
+)
+
+# Newest first within [low, high) (scores), at most `limit`: (member, score, event JSON)
+# triples. KEYS: the index that fits the metric/domain filter, the tenant's base, and the
+# event type's index (used when ARGV[7] is '1'). With both, the script walks whichever
+# holds fewer events in the range (by rank, a page at a time) and keeps those the other
+# filter also matches.
+_NEWEST = """
+local index, base, typed = KEYS[1], KEYS[2], KEYS[3]
+local low, high, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local valued, metric, domain, by_type = ARGV[4] == '1', ARGV[5], ARGV[6], ARGV[7] == '1'
+local out = {}
+if limit <= 0 then return out end
+
+local function ranks(zset)
+  local first = 0
+  if high ~= '+inf' then first = redis.call('ZCOUNT', zset, high, '+inf') end
+  return first, redis.call('ZCOUNT', zset, low, '+inf') - 1
+end
+
+local rank, last = ranks(index)
+local check = nil  -- nil: every event of the walked index matches
+if by_type then
+  local typed_rank, typed_last = ranks(typed)
+  if typed_last - typed_rank < last - rank then
+    index, rank, last, valued, check = typed, typed_rank, typed_last, false, 'meta'
+  else
+    check = 'typed'
+  end
+end
+local page = limit
+if check then page = math.max(limit, 256) end
+page = math.min(page, 1000)  -- unpack() below takes at most a few thousand values
+local found = 0
+while rank <= last and found < limit do
+  local stop = math.min(rank + page - 1, last)
+  local rows = redis.call('ZREVRANGE', index, rank, stop, 'WITHSCORES')
+  local ids, members, scores = {}, {}, {}
+  for i = 1, #rows, 2 do
+    local member = rows[i]
+    if valued then member = string.match(member, '^(.*):[^:]*$') end
+    ids[#ids + 1], members[#members + 1], scores[#scores + 1] = string.sub(member, 19), member,
+      rows[i + 1]
+  end
+  local wanted = {}
+  if check == 'meta' then
+    local metas = redis.call('HMGET', base .. ':em', unpack(ids))
+    for i = 1, #ids do
+      local meta = cjson.decode(metas[i])
+      if (metric == '' or meta[2] == metric) and (domain == '' or meta[3] == domain) then
+        wanted[#wanted + 1] = i
+      end
+    end
+  else
+    for i = 1, #ids do
+      if check == nil or redis.call('ZSCORE', typed, members[i]) then wanted[#wanted + 1] = i end
+    end
+  end
+  local chosen = {}
+  for _, i in ipairs(wanted) do
+    if found + #chosen >= limit then break end
+    chosen[#chosen + 1] = i
+  end
+  if #chosen > 0 then
+    local chosen_ids = {}
+    for j, i in ipairs(chosen) do chosen_ids[j] = ids[i] end
+    local events = redis.call('HMGET', base .. ':ev', unpack(chosen_ids))
+    for j, i in ipairs(chosen) do
+      out[#out + 1] = members[i]
+      out[#out + 1] = scores[i]
+      out[#out + 1] = events[j]
+    end
+    found = found + #chosen
+  end
+  rank = stop + 1
+end
+return out
+"""
+
+_SCRIPTS = {"insert": _INSERT, "newest": _NEWEST}
+
+Command = tuple[str, tuple[Any, ...]]
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _series(metric: MetricType | str, domain: str | None) -> str:
+    metric = MetricType(metric).value
+    return f"m:{metric}" if domain is None else f"d:{metric}:{domain}"
+
+
+def _cover(start_us: int, end_us: int) -> tuple[dict[str, list[int]], list[tuple[int, int]]]:
+    """[start, end) as whole buckets per level (coarsest that fits first) and the at most two
+    partial-minute edges left over, as (start, end) microsecond ranges."""
+    buckets: dict[str, list[int]] = {name: [] for name, _ in LEVELS}
+    edges: list[tuple[int, int]] = []
+
+    def walk(low: int, high: int, level: int) -> None:
+        if low >= high:
+            return
+        if level == len(LEVELS):
+            edges.append((low, high))
+            return
+        name, width = LEVELS[level]
+        first, last = -(-low // width), high // width
+        if first >= last:
+            walk(low, high, level + 1)
+            return
+        buckets[name].extend(range(first, last))
+        walk(low, first * width, level + 1)
+        walk(last * width, high, level + 1)
+
+    walk(start_us, end_us, 0)
+    return buckets, edges
+
+
+def _bucket_totals(raw: bytes | None) -> tuple[int, int, int]:
+    if raw is None:
+        return 0, 0, 0
+    count, successes, *parts = raw.split(b":")
+    return int(count), sum(scaled(float(part)) for part in parts), int(successes)
+
+
+def _value_of(member: bytes) -> float:
+    return float(member.rsplit(b":", 1)[1])
+
+
+def _order(row: tuple[bytes, float]) -> tuple[float, bytes]:
+    """(occurred_at, arrival) of a (member, score) row: the merge order across tenants."""
+    member, score = row
+    return score, member[:_SEQ_DIGITS]
+
+
+def _moment(time_us: int) -> datetime:
+    """Microseconds since the epoch as an aware UTC datetime (what memory returns)."""
+    return occurred_at_of(key_bound(time_us))
+
+
+def _event_json(event: OutcomeEvent) -> str:
+    return json.dumps(
+        {
+            "id": event.id,
+            "tenant_id": event.tenant_id,
+            "domain": event.domain,
+            "event_type": event.event_type,
+            "metric_type": MetricType(event.metric_type).value,
+            "value": float(event.value),
+            "occurred_at": _moment(time_key(event.occurred_at)).isoformat(),
+            "metadata": event.metadata,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _event(raw: bytes | str) -> OutcomeEvent:
+    data = json.loads(raw)
+    # Built from a validated event, as memory's `index.to_event` is.
+    return OutcomeEvent.model_construct(
+        id=data["id"],
+        tenant_id=data["tenant_id"],
+        domain=data["domain"],
+        event_type=data["event_type"],
+        metric_type=MetricType(data["metric_type"]),
+        value=data["value"],
+        occurred_at=datetime.fromisoformat(data["occurred_at"]),
+        metadata=data["metadata"],
+    )
+
+
+class RedisEventStore:
+    """`EventStore` on Redis: one tenant's events, indexes and counters under one hash tag."""
+
+    def __init__(self, *, client: redis.Redis, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._tenants_key = f"{prefix}:o:tenants"
+        self._newest_key = f"{prefix}:o:newest"
+        self._shas = {
+            name: hashlib.sha1(source.encode()).hexdigest() for name, source in _SCRIPTS.items()
+        }
+
+    def _base(self, tenant: str) -> str:
+        return f"{{{self._prefix}:{_tag(tenant)}}}:o"
+
+    def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Command:
+        return "evalsha", (self._shas[name], len(keys), *keys, *args)
+
+    def _run(self, commands: Sequence[Command]) -> list[Any]:
+        """One round trip: `commands` as one pipeline. Scripts go by EVALSHA; when the server
+        does not know one (a restart, a failover), it is loaded and the pipeline sent again
+        (safe: a script that was not found did not run, and the rest is idempotent)."""
+        if not commands:
+            return []
+        for attempt in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            for name, args in commands:
+                getattr(pipe, name)(*args)
+            try:
+                return pipe.execute()
+            except redis.exceptions.NoScriptError:
+                if attempt:
+                    raise
+                for source in _SCRIPTS.values():
+                    self._redis.script_load(source)
+        raise AssertionError("unreachable")
+
+    def _tenants(self, tenant_id: str | None) -> list[str]:
+        if tenant_id is not None:
+            return [tenant_id]
+        return sorted(_text(t) for t in self._redis.smembers(self._tenants_key))
+
+    # --- writes ---------------------------------------------------------------------
+
+    def insert(
+        self, event: OutcomeEvent, *, caps: EventCaps, now: datetime, idempotency_key: str | None
+    ) -> tuple[OutcomeEvent, bool]:
+        occurred_us = time_key(event.occurred_at)
+        buckets = [str(occurred_us // width) for _, width in LEVELS]
+        keyed = idempotency_key is not None
+        args = [
+            event.id,
+            _event_json(event),
+            occurred_us,
+            repr(float(event.value)),
+            stored_event(event, 0)[SIZE],
+            1 if event.value >= SUCCESS_THRESHOLD else 0,
+            MetricType(event.metric_type).value,
+            event.domain,
+            event.event_type,
+            failure_class_of(event),
+            *buckets,
+            time_key(now),
+            time_key(now - caps.key_ttl),
+            "1" if keyed else "0",
+            idempotency_key if keyed else "",
+            key_bytes(idempotency_key) if keyed else 0,
+            duration_key(caps.key_ttl + KEY_EXPIRY_MARGIN) // 1000,
+            caps.max_events,
+            caps.max_keys,
+            caps.max_bytes,
+        ]
+        # The tenants set first (harmless if the write is refused), so a stored event is
+        # always reachable by operator reads.
+        _, reply = self._run(
+            [
+                ("sadd", (self._tenants_key, event.tenant_id)),
+                self._script("insert", [self._base(event.tenant_id)], args),
+            ]
+        )
+        outcome = _text(reply[0])
+        if outcome == "retry":
+            return _event(reply[1]), False
+        if outcome == "keys":
+            raise QuotaExceeded(
+                f"This tenant holds {caps.max_keys} idempotency keys younger than 24 "
+                "hours; a new key is refused until the oldest expires (retry without a "
+                "key to record anyway)."
+            )
+        if outcome == "bytes":
+            raise QuotaExceeded(
+                "This tenant's live idempotency keys hold its whole outcomes byte budget "
+                f"({caps.max_bytes} bytes); retry when they expire."
+            )
+        if outcome == "ok":
+            # Eviction takes the newest event last, so a tenant's newest only moves up while
+            # it keeps any event: GT makes concurrent writers' updates commute.
+            self._redis.zadd(self._newest_key, {event.tenant_id: int(float(reply[1]))}, gt=True)
+        else:
+            self._forget_newest(event.tenant_id)
+        return event, True
+
+    def _forget_newest(self, tenant: str) -> None:
+        """The tenant holds no event (its keys keep the evicted ones): drop it from the global
+        newest, then put back whatever a concurrent write stored meanwhile."""
+        self._redis.zrem(self._newest_key, tenant)
+        found = self._redis.zrange(f"{self._base(tenant)}:t", -1, -1, withscores=True)
+        if found:
+            self._redis.zadd(self._newest_key, {tenant: int(found[0][1])}, gt=True)
+
+    # --- reads ----------------------------------------------------------------------
+
+    def newest(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        event_type: str | None,
+        metric_type: MetricType | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> list[OutcomeEvent]:
+        if limit <= 0:
+            return []
+        low = time_key(since) if since is not None else "-inf"
+        high = time_key(until) + _ONE_MICROSECOND if until is not None else "+inf"
+        if metric_type is not None:
+            index, valued = f"s:{_series(metric_type, domain)}", "1"
+        elif domain is not None:
+            index, valued = f"dt:{domain}", "0"
+        else:
+            index, valued = "t", "0"
+        typed = event_type is not None
+        if typed and index == "t":  # the event type's own index is the whole answer
+            index, typed = f"et:{event_type}", False
+        checks = [
+            MetricType(metric_type).value if metric_type is not None else "",
+            domain if domain is not None else "",
+            "1" if typed else "0",
+        ]
+        # Every key a script names is the tenant's (one Cluster slot), even when unused.
+        replies = self._run(
+            [
+                self._script(
+                    "newest",
+                    [f"{base}:{index}", base, f"{base}:et:{event_type or ''}"],
+                    [low, high, limit, valued, *checks],
+                )
+                for base in map(self._base, self._tenants(tenant_id))
+            ]
+        )
+        rows = [
+            (reply[i], float(reply[i + 1]), reply[i + 2])
+            for reply in replies
+            for i in range(0, len(reply), 3)
+        ]
+        if len(replies) > 1:
+            rows = heapq.nlargest(limit, rows, key=lambda row: _order(row[:2]))
+        return [_event(raw) for _, _, raw in rows[:limit]]
+
+    def tails(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        count: int,
+    ) -> dict[MetricType, list[float]]:
+        if count <= 0:
+            return {metric: [] for metric in metrics}
+        tenants = self._tenants(tenant_id)
+        replies = iter(
+            self._run(
+                [
+                    ("zrevrange", (f"{self._base(t)}:s:{_series(m, domain)}", 0, count - 1, True))
+                    for t in tenants
+                    for m in metrics
+                ]
+            )
+        )
+        rows: dict[MetricType, list[tuple[bytes, float]]] = {m: [] for m in metrics}
+        for _ in tenants:
+            for metric in metrics:
+                rows[metric].extend(next(replies))
+        tails = {}
+        for metric, found in rows.items():
+            if len(tenants) > 1:
+                found = heapq.nlargest(count, found, key=_order)
+            tails[metric] = [_value_of(member) for member, _ in reversed(found)]
+        return tails
+
+    def totals(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        spans: Sequence[Span],
+    ) -> dict[MetricType, list[RangeTotals]]:
+        covers = [_cover(time_key(start), time_key(end)) for start, end in spans]
+        commands: list[Command] = []
+        plan: list[tuple[MetricType, int, bool]] = []  # (metric, span, whole buckets?)
+        for tenant in self._tenants(tenant_id):
+            base = self._base(tenant)
+            for metric in metrics:
+                series = _series(metric, domain)
+                for position, (buckets, edges) in enumerate(covers):
+                    for level, indexes in buckets.items():
+                        if indexes:
+                            commands.append(("hmget", (f"{base}:b:{level}:{series}", indexes)))
+                            plan.append((metric, position, True))
+                    for low, high in edges:
+                        commands.append(("zrangebyscore", (f"{base}:s:{series}", low, f"({high}")))
+                        plan.append((metric, position, False))
+        sums = {metric: [[0, 0, 0] for _ in spans] for metric in metrics}
+        for (metric, position, whole), reply in zip(plan, self._run(commands), strict=True):
+            total = sums[metric][position]
+            if whole:
+                for raw in reply:
+                    count, exact, successes = _bucket_totals(raw)
+                    total[0] += count
+                    total[1] += exact
+                    total[2] += successes
+            else:
+                for member in reply:
+                    value = _value_of(member)
+                    total[0] += 1
+                    total[1] += scaled(value)
+                    total[2] += value >= SUCCESS_THRESHOLD
+        return {metric: [RangeTotals(*total) for total in sums[metric]] for metric in metrics}
+
+    def summary(
+        self, *, tenant_id: str | None, domain: str | None, top_failure_modes: int
+    ) -> tuple[OutcomeSummary, list[FailureMode]]:
+        suffix = "c" if domain is None else f"c:{domain}"
+        replies = self._run(
+            [("hgetall", (f"{self._base(t)}:{suffix}",)) for t in self._tenants(tenant_id)]
+        )
+        total = 0
+        counters: dict[str, Counter[str]] = {kind: Counter() for kind in "demf"}
+        for reply in replies:
+            for field, raw in reply.items():
+                name, count = _text(field), int(raw)
+                if name == "total":
+                    total += count
+                else:
+                    kind, _, text = name.partition(":")
+                    counters[kind][text] += count
+        summary = OutcomeSummary(
+            total_events=total,
+            domains=sorted(counters["d"]),
+            event_types=sorted(counters["e"]),
+            metric_counts={
+                metric.value: counters["m"].get(metric.value, 0) for metric in MetricType
+            },
+        )
+        modes = heapq.nsmallest(
+            top_failure_modes, counters["f"].items(), key=lambda item: (-item[1], item[0])
+        )
+        return summary, [FailureMode(failure_class=name, count=count) for name, count in modes]
+
+    def newest_occurred_at(self) -> datetime | None:
+        found = self._redis.zrevrange(self._newest_key, 0, 0, withscores=True)
+        return _moment(int(found[0][1])) if found else None
+
+    def count(self, *, tenant_id: str | None) -> int:
+        replies = self._run(
+            [("hget", (f"{self._base(t)}:u", "count")) for t in self._tenants(tenant_id)]
+        )
+        return sum(int(raw or 0) for raw in replies)
+
+    def usage(self, tenant_id: str) -> tuple[int, int]:
+        count, used = self._redis.hmget(f"{self._base(tenant_id)}:u", "count", "bytes")
+        return int(count or 0), int(used or 0)
