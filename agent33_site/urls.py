@@ -19,8 +19,10 @@ urlpatterns = [
     path("v1/docs/", SwaggerDocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("v1/redoc/", RedocDocsView.as_view(url_name="schema"), name="redoc"),
     re_path(r"^v1/whoami/?$", WhoAmIView.as_view(), name="whoami"),
-    path("v1/", include("outcomes.urls")),
-    path("v1/", include("multimodal.urls")),
+    # Apps with one prefix are mounted under it, so resolving another app's path never
+    # walks their patterns (the operations app has several prefixes: it takes the rest).
+    path("v1/outcomes/", include("outcomes.urls")),
+    path("v1/multimodal/", include("multimodal.urls")),
     path("v1/", include("operations.urls")),
     path("admin/console/", include("agent33_site.console.urls")),
     path("admin/", admin.site.urls),

@@ -113,7 +113,9 @@ class OperationsHubService:
                 max_records=1,
                 # The record trims itself; the slack lets one oversized control be kept.
                 max_bytes=self._max_history_bytes + HISTORY_SLACK_BYTES,
-            )
+            ),
+            name="controls",
+            model=TenantControlHistory,
         )
         # Controls on one process are serialised, so its history is in the order applied.
         self._control_locks = [threading.Lock() for _ in range(CONTROL_LOCK_STRIPES)]

@@ -1,4 +1,4 @@
-"""Routes of the outcomes app, mounted under /v1/ by the project."""
+"""Routes of the outcomes app, mounted under /v1/outcomes/ by the project."""
 
 from rest_framework.routers import SimpleRouter
 
@@ -6,8 +6,8 @@ from .views import OutcomeEventViewSet, OutcomeInsightViewSet, OutcomeTrendViewS
 
 router = SimpleRouter()
 router.trailing_slash = "/?"  # both /v1/x and /v1/x/ answer, no redirect on POST
-router.register("outcomes/events", OutcomeEventViewSet, basename="outcomes-events")
-router.register("outcomes/trends", OutcomeTrendViewSet, basename="outcomes-trends")
-router.register("outcomes", OutcomeInsightViewSet, basename="outcomes")
+router.register("events", OutcomeEventViewSet, basename="outcomes-events")
+router.register("trends", OutcomeTrendViewSet, basename="outcomes-trends")
+router.register("", OutcomeInsightViewSet, basename="outcomes")
 
 urlpatterns = router.urls

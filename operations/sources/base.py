@@ -111,7 +111,9 @@ class LifecycleService(Generic[R]):
                 live_statuses=frozenset(self.live_statuses),
                 max_records=max(1, max_records_per_tenant),
                 max_bytes=max(1, max_bytes_per_tenant),
-            )
+            ),
+            name=self.id_prefix,
+            model=self.record_model,
         )
 
     @classmethod
