@@ -1,0 +1,119 @@
+"""On Redis, an API request costs a small constant number of round trips, whatever the history.
+
+Runs in the `--state-backend=redis` session (`make test` runs it). Each round trip is one
+packed command sent on a connection (a single command, a pipeline or a script); the test
+counts them for every read and write of the three apps, with 5 and with 200 records of
+each kind stored, and asserts the counts are equal and small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import pytest
+from redis.connection import Connection
+
+pytestmark = pytest.mark.django_db
+
+SMALL, LARGE = 5, 200
+MOST_ROUND_TRIPS = 12
+EVENT = {"domain": "billing", "event_type": "run", "metric_type": "latency_ms", "value": 3.5}
+
+
+@pytest.fixture(autouse=True)
+def redis_only(state_backend):
+    if state_backend != "redis":
+        pytest.skip("counts Redis round trips: runs with --state-backend=redis")
+
+
+@contextmanager
+def counted(monkeypatch):
+    """Count every packed command any connection sends while the block runs."""
+    sent = [0]
+    send = Connection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent[0] += 1
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counting)
+    try:
+        yield sent
+    finally:
+        monkeypatch.setattr(Connection, "send_packed_command", send)
+
+
+def _seed(client, count: int) -> dict[str, str]:
+    """`count` finished records of each kind (plus one live of each), and their ids."""
+    for n in range(count):
+        assert client.post("/v1/outcomes/events", EVENT, format="json").status_code == 201
+        trace = client.post("/v1/traces", {"task_id": f"t{n}"}, format="json").json()
+        client.post(f"/v1/traces/{trace['id']}/complete", {}, format="json")
+        request = client.post(
+            "/v1/multimodal/requests",
+            {"modality": "text_to_speech", "input_text": "hi", "execute_now": True},
+            format="json",
+        )
+        assert request.status_code == 201
+    live_trace = client.post("/v1/traces", {"task_id": "live"}, format="json").json()
+    budget = client.post(
+        "/v1/autonomy/budgets", {"task_id": "b", "agent_id": "a"}, format="json"
+    ).json()
+    return {"trace": live_trace["id"], "budget": budget["id"], "request": request.json()["id"]}
+
+
+def _calls(client, ids: dict[str, str]) -> dict[str, Callable]:
+    return {
+        "record event": lambda: client.post("/v1/outcomes/events", EVENT, format="json"),
+        "list events": lambda: client.get("/v1/outcomes/events"),
+        "trend": lambda: client.get("/v1/outcomes/trends/latency_ms"),
+        "dashboard": lambda: client.get("/v1/outcomes/dashboard"),
+        "hub": lambda: client.get("/v1/operations/hub"),
+        "hub by status": lambda: client.get("/v1/operations/hub?status=completed"),
+        "process detail": lambda: client.get(f"/v1/operations/processes/{ids['budget']}"),
+        "list traces": lambda: client.get("/v1/traces"),
+        "trace detail": lambda: client.get(f"/v1/traces/{ids['trace']}"),
+        "list requests": lambda: client.get("/v1/multimodal/requests"),
+        "request detail": lambda: client.get(f"/v1/multimodal/requests/{ids['request']}"),
+        "create trace": lambda: client.post("/v1/traces", {"task_id": "x"}, format="json"),
+    }
+
+
+def _round_trips(make_client, monkeypatch, stored: int) -> dict[str, int]:
+    client = make_client(
+        [
+            "outcomes:read",
+            "outcomes:write",
+            "workflows:read",
+            "workflows:write",
+            "workflows:execute",
+            "multimodal:read",
+            "multimodal:write",
+        ],
+        tenant="acme",
+    )
+    ids = _seed(client, stored)
+    trips = {}
+    for name, call in _calls(client, ids).items():
+        call()  # scripts loaded, connections open: count the steady state
+        with counted(monkeypatch) as sent:
+            response = call()
+        assert response.status_code in (200, 201), (name, response.content[:200])
+        trips[name] = sent[0]
+    return trips
+
+
+def test_round_trips_per_request_are_few_and_do_not_grow_with_history(
+    make_client, monkeypatch, redis_server
+):
+    import redis
+
+    small = _round_trips(make_client, monkeypatch, SMALL)
+    redis.Redis.from_url(redis_server.url).flushdb()
+    from agent33_core.registry import services
+
+    services.reset_all()
+    large = _round_trips(make_client, monkeypatch, LARGE)
+    assert large == small
+    assert max(small.values()) <= MOST_ROUND_TRIPS, small
