@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -93,12 +94,23 @@ def is_domain_error(exc: BaseException) -> bool:
     )
 
 
+STATE_UNAVAILABLE_DETAIL = "The state store (Redis) does not answer; retry shortly."
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF `EXCEPTION_HANDLER`: domain errors, DRF errors and Django's own, all one shape."""
     if is_domain_error(exc):
         return Response(error_body(str(exc), exc.error_code), status=exc.http_status)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body(PAYLOAD_TOO_LARGE_DETAIL, "payload_too_large"), status=413)
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        # The Redis state backend does not answer (restarting, unreachable). A write may or
+        # may not have been applied; a retry with the same Idempotency-Key is exactly-once.
+        return Response(
+            error_body(STATE_UNAVAILABLE_DETAIL, "unavailable"),
+            status=503,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(exc)
     if isinstance(exc, Http404):

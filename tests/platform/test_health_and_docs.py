@@ -111,3 +111,26 @@ def test_readyz_with_redis_is_503_when_redis_does_not_answer(anon_client, settin
     response = anon_client.get("/readyz")
     assert response.status_code == 503
     assert response.json() == {"detail": "Redis does not answer.", "code": "not_ready"}
+
+
+@pytest.fixture
+def dead_redis(settings):
+    """The Redis backend pointed at a port nobody listens on; services rebuilt around it."""
+    from agent33_core.registry import services
+    from tests.redis_server import free_port
+
+    settings.AGENT33_STATE_BACKEND = "redis"
+    settings.AGENT33_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    services.reset_all()
+    yield
+    services.reset_all()  # the next test builds its services on its own settings
+
+
+def test_an_api_call_while_redis_does_not_answer_is_a_503_to_retry(make_client, dead_redis):
+    response = make_client(["workflows:read"], tenant="acme").get("/v1/traces")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json() == {
+        "detail": "The state store (Redis) does not answer; retry shortly.",
+        "code": "unavailable",
+    }
