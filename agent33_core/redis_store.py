@@ -130,7 +130,7 @@ _MAX_CAS_ATTEMPTS = 50
 V = TypeVar("V", bound=BaseModel)
 
 
-def _tag(tenant: str) -> str:
+def hash_tag(tenant: str) -> str:
     """The tenant as it stands inside a hash tag: braces and `%` percent-encoded."""
     return tenant.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
 
@@ -152,7 +152,7 @@ class RedisRecordStore(Generic[R]):
         self._where_key = f"{prefix}:{name}:where"
 
     def _base(self, tenant: str) -> str:
-        return f"{{{self._prefix}:{_tag(tenant)}}}:{self._name}"
+        return f"{{{self._prefix}:{hash_tag(tenant)}}}:{self._name}"
 
     def _load(self, raw: bytes | str | None) -> R | None:
         return None if raw is None else self._model.model_validate_json(raw)

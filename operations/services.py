@@ -1,17 +1,16 @@
 """The operations hub: aggregates every registered `ProcessSource`, applies controls.
 
-The hub keeps no processes of its own, only the control history, in a store: one record
-per tenant (the process's tenant) holding that tenant's history per process, bounded per
-process and per tenant in count and bytes, so one tenant's controls never evict another
-tenant's audit trail. It asks each source for its live set (or one status) through
-indexed calls, so the cost follows the live set, not the finished history; it merges the
-sources' pages of records and turns into entries only the `limit` it returns.
+The hub keeps no processes of its own, only the control history (`history.py`): per process,
+bounded per process and per tenant (the process's tenant) in count and bytes, so one
+tenant's controls never evict another tenant's audit trail. It asks each source for its
+live set (or one status) through indexed calls, so the cost follows the live set, not the
+finished history; it merges the sources' pages of records and turns into entries only the
+`limit` it returns.
 """
 
 from __future__ import annotations
 
 import heapq
-import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
@@ -24,10 +23,9 @@ from pydantic import BaseModel
 from agent33_core.clock import utc_now
 from agent33_core.errors import NotFound, UnsupportedAction
 from agent33_core.registry import services
-from agent33_core.sizing import model_bytes
-from agent33_core.store import StoreSpec
 
 from .domain import ControlRecord, shown
+from .history import make_control_history
 from .registry import (
     ProcessEntry,
     ProcessSource,
@@ -36,16 +34,10 @@ from .registry import (
     allowed_controls,
     registry,
 )
-from .stores import make_store
 
 DEFAULT_SINCE = timedelta(hours=24)
-MAX_HISTORY_PER_PROCESS = 100
 DEFAULT_MAX_CONTROL_HISTORY_PER_TENANT = 10_000
 DEFAULT_MAX_CONTROL_HISTORY_BYTES_PER_TENANT = 4 * 1024 * 1024
-# What the history holds per control beyond the record: its list slot, dict entry share.
-CONTROL_OVERHEAD_BYTES = 64
-CONTROL_LOCK_STRIPES = 64
-HISTORY_SLACK_BYTES = 64 * 1024
 
 
 class HubSnapshot(BaseModel):
@@ -61,17 +53,6 @@ class ProcessDetail(ProcessEntry):
     control_history: list[ControlRecord]
 
 
-class TenantControlHistory(BaseModel):
-    """One tenant's control history: per process, least recently controlled first."""
-
-    id: str
-    tenant_id: str
-    started_at: datetime
-    processes: dict[str, list[ControlRecord]]
-    records: int
-    bytes: int
-
-
 # A page record with its source, behind its sort key: what the hub's merge compares.
 _Keyed = tuple[tuple[datetime, str], ProcessSource, Any]
 
@@ -80,15 +61,6 @@ def _keyed(source: ProcessSource, records: Sequence[Any]) -> Iterator[_Keyed]:
     """A page's records, each keyed by `source.sort_key` only when the merge reaches it."""
     sort_key = source.sort_key
     return ((sort_key(record), source, record) for record in records)
-
-
-def _history_id(tenant_id: str) -> str:
-    return f"controls:{tenant_id}"
-
-
-def _control_bytes(record: ControlRecord) -> int:
-    """Upper bound of what one kept control holds (`agent33_core.sizing`)."""
-    return model_bytes(record) + CONTROL_OVERHEAD_BYTES
 
 
 class OperationsHubService:
@@ -100,25 +72,9 @@ class OperationsHubService:
         max_history_bytes_per_tenant: int = DEFAULT_MAX_CONTROL_HISTORY_BYTES_PER_TENANT,
     ) -> None:
         self._registry = source_registry
-        self._max_history = max(1, max_history_per_tenant)
-        self._max_history_bytes = max(1, max_history_bytes_per_tenant)
-        # One record per tenant, never live: the record trims itself to the caps above.
-        self._history = make_store(
-            StoreSpec(
-                noun="control history",
-                status_of=lambda history: "kept",
-                time_of=lambda history: history.started_at,
-                size_of=lambda history: history.bytes,
-                live_statuses=frozenset(),
-                max_records=1,
-                # The record trims itself; the slack lets one oversized control be kept.
-                max_bytes=self._max_history_bytes + HISTORY_SLACK_BYTES,
-            ),
-            name="controls",
-            model=TenantControlHistory,
+        self._history = make_control_history(
+            max_records=max_history_per_tenant, max_bytes=max_history_bytes_per_tenant
         )
-        # Controls on one process are serialised, so its history is in the order applied.
-        self._control_locks = [threading.Lock() for _ in range(CONTROL_LOCK_STRIPES)]
 
     def include_keys(self) -> list[str]:
         return self._registry.include_keys()
@@ -173,7 +129,7 @@ class OperationsHubService:
 
     def detail(self, *, tenant_id: str | None, process_id: str) -> ProcessDetail:
         source, entry = self._locate(tenant_id=tenant_id, process_id=process_id)
-        history = self._history.get(_history_id(entry.tenant_id), tenant_id=entry.tenant_id)
+        history = self._history.get(entry.tenant_id, entry.id)
         return self._detail(source, entry, tenant_id=tenant_id, history=history)
 
     def _detail(
@@ -182,27 +138,31 @@ class OperationsHubService:
         entry: ProcessEntry,
         *,
         tenant_id: str | None,
-        history: TenantControlHistory | None,
+        history: list[ControlRecord],
     ) -> ProcessDetail:
         # A shallow copy of the entry's fields: no dump, no second validation.
         return ProcessDetail.model_construct(
             **dict(entry),
             actions=source.step_activity(tenant_id=tenant_id, process_id=entry.id),
             controls=allowed_controls(source, entry.status),
-            control_history=list(history.processes.get(entry.id, ())) if history else [],
+            control_history=history,
         )
 
     def control(
         self, *, tenant_id: str | None, process_id: str, action: str, reason: str, actor: str
     ) -> ProcessDetail:
-        """Apply `action` through the source's own lifecycle; record it in the history."""
-        with self._control_locks[hash(process_id) % CONTROL_LOCK_STRIPES]:
-            # Locate first: an unknown or foreign process is a 404 before any 409.
-            source, _ = self._locate(tenant_id=tenant_id, process_id=process_id)
-            if action not in source.controls:
-                raise UnsupportedAction(
-                    f"A process of type '{source.process_type}' does not support '{shown(action)}'."
-                )
+        """Apply `action` through the source's own lifecycle; record it in the history.
+
+        Controls on one process take turns (`control_turn`, across server processes on
+        Redis), so its history is in the order the controls were applied.
+        """
+        # Locate first: an unknown or foreign process is a 404 before any 409.
+        source, entry = self._locate(tenant_id=tenant_id, process_id=process_id)
+        if action not in source.controls:
+            raise UnsupportedAction(
+                f"A process of type '{source.process_type}' does not support '{shown(action)}'."
+            )
+        with self._history.control_turn(entry.tenant_id, process_id):
             from_status, updated = source.apply_control(
                 tenant_id=tenant_id,
                 process_id=process_id,
@@ -218,58 +178,9 @@ class OperationsHubService:
                 from_status=from_status,
                 to_status=updated.status,
             )
-            history = self._remember(record, process_id=process_id, tenant_id=updated.tenant_id)
+            # A refused control raised above: it appends nothing.
+            history = self._history.append(updated.tenant_id, process_id, record)
         return self._detail(source, updated, tenant_id=tenant_id, history=history)
-
-    def _remember(
-        self, record: ControlRecord, *, process_id: str, tenant_id: str
-    ) -> TenantControlHistory:
-        """Append to the process's history in one store step (inserting the tenant's first)."""
-
-        def append(history: TenantControlHistory) -> TenantControlHistory:
-            return self._appended(history, record, process_id)
-
-        history_id = _history_id(tenant_id)
-        changed = self._history.update(history_id, tenant_id=tenant_id, change=append)
-        if changed is not None:
-            return changed[1]
-        empty = TenantControlHistory(
-            id=history_id,
-            tenant_id=tenant_id,
-            started_at=utc_now(),
-            processes={},
-            records=0,
-            bytes=0,
-        )
-        try:
-            return self._history.insert(append(empty))
-        except ValueError:  # another process of this tenant inserted it first
-            return self._history.update(history_id, tenant_id=tenant_id, change=append)[1]
-
-    def _appended(
-        self, history: TenantControlHistory, record: ControlRecord, process_id: str
-    ) -> TenantControlHistory:
-        """A new version with `record` appended; the oldest controls of the tenant's least
-        recently controlled processes dropped until within every cap (always keeping one).
-        """
-        processes = dict(history.processes)
-        kept = [*processes.pop(process_id, ()), record]
-        processes[process_id] = kept  # now the most recently controlled
-        records, size = history.records + 1, history.bytes + _control_bytes(record)
-        if len(kept) > MAX_HISTORY_PER_PROCESS:
-            processes[process_id] = kept[1:]
-            records, size = records - 1, size - _control_bytes(kept[0])
-        while records > 1 and (records > self._max_history or size > self._max_history_bytes):
-            oldest_process = next(iter(processes))
-            oldest, *rest = processes[oldest_process]
-            if rest:
-                processes[oldest_process] = rest
-            else:
-                del processes[oldest_process]
-            records, size = records - 1, size - _control_bytes(oldest)
-        return history.model_copy(
-            update={"processes": processes, "records": records, "bytes": size}
-        )
 
 
 def max_control_history_per_tenant() -> int:

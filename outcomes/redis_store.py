@@ -1,7 +1,7 @@
 """The Redis backend of `EventStore`: `MemoryEventStore`'s promises, across processes.
 
 Layout, for prefix `P` and tenant `T` (every key of a tenant starts with the hash tag
-`{P:T}`, braces in T escaped by `agent33_core.redis_store._tag`, so each script touches one
+`{P:T}`, braces in T escaped by `agent33_core.redis_store.hash_tag`, so each script touches one
 Redis Cluster slot). `<m>` is a metric, `<d>` a domain, `<S>` a series: `m:<m>` (every
 domain) or `d:<m>:<d>`; a member is `<seq>:<id>`, `seq` 17 zero-padded digits of arrival:
 
@@ -53,7 +53,7 @@ from typing import Any
 import redis
 
 from agent33_core.errors import QuotaExceeded
-from agent33_core.redis_store import _tag
+from agent33_core.redis_store import hash_tag
 
 from .domain import (
     SUCCESS_THRESHOLD,
@@ -472,7 +472,7 @@ class RedisEventStore:
         }
 
     def _base(self, tenant: str) -> str:
-        return f"{{{self._prefix}:{_tag(tenant)}}}:o"
+        return f"{{{self._prefix}:{hash_tag(tenant)}}}:o"
 
     def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Command:
         return "evalsha", (self._shas[name], len(keys), *keys, *args)

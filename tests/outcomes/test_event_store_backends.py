@@ -21,7 +21,7 @@ import pytest
 import redis
 
 from agent33_core.errors import QuotaExceeded
-from agent33_core.redis_store import _tag
+from agent33_core.redis_store import hash_tag
 from outcomes.domain import MetricType, OutcomeEvent, evaluate_trend
 from outcomes.idempotency import key_bytes
 from outcomes.index import SIZE, scaled, stored_event
@@ -634,7 +634,7 @@ def test_every_key_of_a_tenant_shares_its_hash_tag(redis_url, redis_client):
             continue
         # Redis Cluster hashes the text between the first "{" and the next "}".
         tags[key[key.index("{") + 1 : key.index("}")]] += 1
-    assert set(tags) == {f"{PREFIX}:{_tag('{a}')}", f"{PREFIX}:b:c"}
+    assert set(tags) == {f"{PREFIX}:{hash_tag('{a}')}", f"{PREFIX}:b:c"}
     assert tags[f"{PREFIX}:%7Ba%7D"] == tags[f"{PREFIX}:b:c"] > 10
 
 
