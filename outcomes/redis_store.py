@@ -8,13 +8,13 @@ domain) or `d:<m>:<d>`; a member is `<seq>:<id>`, `seq` 17 zero-padded digits of
     {P:T}:o:u             HASH    count, bytes, evictable (bytes no live key holds), seq
     {P:T}:o:ev            HASH    id -> the event's compact JSON
     {P:T}:o:em            HASH    id -> JSON [member, metric, domain, event_type, failure
-                                  class, size, value, success, day, hour, minute]
+                                  class, size, value, success, then its bucket per level]
     {P:T}:o:t             ZSET    member, scored by occurred_at in microseconds
     {P:T}:o:dt:<d>        ZSET    the same, one domain
     {P:T}:o:et:<type>     ZSET    the same, one event type
     {P:T}:o:s:<S>         ZSET    `<member>:<value>` (the value's repr), per series
-    {P:T}:o:b:<L>:<S>     HASH    bucket -> "count:successes:c1:c2:...", L in d|h|n (day,
-                                  hour, minute); c1.. a non-overlapping expansion of
+    {P:T}:o:b:<L>:<S>     HASH    bucket -> "count:successes:c1:c2:...", L a level of
+                                  LEVELS (day, 4 h, hour, 10 min, minute); c1.. an expansion of
                                   doubles (Shewchuk) whose exact sum is the bucket's sum
     {P:T}:o:c, :c:<d>     HASH    tallies: total, d:<domain>, e:<type>, m:<metric>, f:<class>
     {P:T}:o:k:<key>       STRING  idempotency key -> event id (PX: the TTL and an hour)
@@ -36,7 +36,7 @@ Scores are occurred_at in microseconds, exact in a double for |t| < 2**53 us (th
 Exact sums: Lua numbers are doubles, so a bucket keeps its sum as an expansion grown with
 error-free two-sum (exact for finite doubles; |value| <= 1e15 keeps every partial finite)
 and compressed to stay short; Python turns the parts into `index.scaled` integers. A span's
-totals are its whole days, hours and minutes (HMGET) plus the events of its partial minutes
+totals are its whole buckets of each level (HMGET) plus the events of its partial minutes
 (ZRANGEBYSCORE; members carry values): bounded by the span's length, never the history.
 """
 
@@ -77,9 +77,14 @@ from .index import (
 from .store import EventCaps, Span
 
 # Buckets of a series' running totals, coarsest first: (level name, width in microseconds).
+# Each width divides the one before, so a span is whole buckets of each level plus at most
+# two partial minutes; a level between day and hour, and between hour and minute, keeps a
+# week's span to ~50 buckets instead of ~170 (what the dashboard reads per metric and span).
 LEVELS: tuple[tuple[str, int], ...] = (
     ("d", duration_key(timedelta(days=1))),
+    ("q", duration_key(timedelta(hours=4))),
     ("h", duration_key(timedelta(hours=1))),
+    ("t", duration_key(timedelta(minutes=10))),
     ("n", duration_key(timedelta(minutes=1))),
 )
 # A key's STRING outlives its TTL by this much: the key ZSET (the service's clock) expires it,
@@ -158,15 +163,19 @@ end
 
 _INSERT = (
     _LUA_SUMS
+    + "local LEVELS = {"
+    + ", ".join(f"'{name}'" for name, _ in LEVELS)
+    + "}\n"
     + """
 local base = KEYS[1]
 local id, event_json, score = ARGV[1], ARGV[2], ARGV[3]
 local value_text, size, success = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local metric, domain, event_type, failure = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local day, hour, minute = ARGV[11], ARGV[12], ARGV[13]
-local now_us, cutoff_us = ARGV[14], ARGV[15]
-local keyed, key, key_size, key_ttl_ms = ARGV[16] == '1', ARGV[17], tonumber(ARGV[18]), ARGV[19]
-local max_events, max_keys, max_bytes = tonumber(ARGV[20]), tonumber(ARGV[21]), tonumber(ARGV[22])
+local now_us, cutoff_us = ARGV[11], ARGV[12]
+local keyed, key, key_size, key_ttl_ms = ARGV[13] == '1', ARGV[14], tonumber(ARGV[15]), ARGV[16]
+local max_events, max_keys, max_bytes = tonumber(ARGV[17]), tonumber(ARGV[18]), tonumber(ARGV[19])
+local buckets = {}  -- the event's bucket at each level of LEVELS, after the fixed arguments
+for i = 20, #ARGV do buckets[#buckets + 1] = ARGV[i] end
 
 local usage, ev, em = base .. ':u', base .. ':ev', base .. ':em'
 local kz, kh = base .. ':kz', base .. ':kh'
@@ -198,9 +207,9 @@ local function apply(meta, sign, at)
     for _, s in ipairs(series) do redis.call('ZREM', base .. ':s:' .. s, vmember) end
   end
   for _, s in ipairs(series) do
-    bucket_add(base .. ':b:d:' .. s, meta[9], value, wins, sign)
-    bucket_add(base .. ':b:h:' .. s, meta[10], value, wins, sign)
-    bucket_add(base .. ':b:n:' .. s, meta[11], value, wins, sign)
+    for level, name in ipairs(LEVELS) do
+      bucket_add(base .. ':b:' .. name .. ':' .. s, meta[8 + level], value, wins, sign)
+    end
   end
   local fields = {'total', 'd:' .. d, 'e:' .. etype, 'm:' .. m}
   if m == 'failure_class' then fields[5] = 'f:' .. meta[5] end
@@ -248,7 +257,8 @@ local seq = tonumber(now[1]) * 1000000 + tonumber(now[2])
 if seq <= last_seq then seq = last_seq + 1 end
 local seq_text = string.format('%017.0f', seq)
 local meta = {seq_text .. ':' .. id, metric, domain, event_type, failure, size, value_text,
-  success, day, hour, minute}
+  success}
+for _, bucket in ipairs(buckets) do meta[#meta + 1] = bucket end
 redis.call('HSET', ev, id, event_json)
 redis.call('HSET', em, id, cjson.encode(meta))
 apply(meta, 1, score)
@@ -520,7 +530,6 @@ class RedisEventStore:
             event.domain,
             event.event_type,
             failure_class_of(event),
-            *buckets,
             time_key(now),
             time_key(now - caps.key_ttl),
             "1" if keyed else "0",
@@ -530,6 +539,7 @@ class RedisEventStore:
             caps.max_events,
             caps.max_keys,
             caps.max_bytes,
+            *buckets,
         ]
         # The tenants set first (harmless if the write is refused), so a stored event is
         # always reachable by operator reads.
