@@ -45,14 +45,12 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import redis
 
-from agent33_core.errors import QuotaExceeded
 from agent33_core.redis_store import hash_tag
 
 from .domain import (
@@ -67,6 +65,7 @@ from .idempotency import key_bytes
 from .index import (
     SIZE,
     RangeTotals,
+    Tally,
     duration_key,
     key_bound,
     occurred_at_of,
@@ -74,7 +73,14 @@ from .index import (
     stored_event,
     time_key,
 )
-from .store import EventCaps, Span
+from .store import (
+    EventCaps,
+    Span,
+    budget_held_by_keys,
+    inclusive_end_us,
+    summarize,
+    too_many_keys,
+)
 
 # Buckets of a series' running totals, coarsest first: (level name, width in microseconds).
 # Each width divides the one before, so a span is whole buckets of each level plus at most
@@ -91,7 +97,6 @@ LEVELS: tuple[tuple[str, int], ...] = (
 # so a Redis clock running ahead of the service's never forgets a key younger than the TTL.
 KEY_EXPIRY_MARGIN = timedelta(hours=1)
 _SEQ_DIGITS = 17  # a member's arrival prefix; Redis TIME in microseconds has 16 digits
-_ONE_MICROSECOND = 1
 
 _LUA_SUMS = """
 local function two_sum(a, b)
@@ -553,16 +558,9 @@ class RedisEventStore:
         if outcome == "retry":
             return _event(reply[1]), False
         if outcome == "keys":
-            raise QuotaExceeded(
-                f"This tenant holds {caps.max_keys} idempotency keys younger than 24 "
-                "hours; a new key is refused until the oldest expires (retry without a "
-                "key to record anyway)."
-            )
+            raise too_many_keys(caps)
         if outcome == "bytes":
-            raise QuotaExceeded(
-                "This tenant's live idempotency keys hold its whole outcomes byte budget "
-                f"({caps.max_bytes} bytes); retry when they expire."
-            )
+            raise budget_held_by_keys(caps)
         if outcome == "ok":
             # Eviction takes the newest event last, so a tenant's newest only moves up while
             # it keeps any event: GT makes concurrent writers' updates commute.
@@ -595,7 +593,7 @@ class RedisEventStore:
         if limit <= 0:
             return []
         low = time_key(since) if since is not None else "-inf"
-        high = time_key(until) + _ONE_MICROSECOND if until is not None else "+inf"
+        high = inclusive_end_us(until) if until is not None else "+inf"
         if metric_type is not None:
             index, valued = f"s:{_series(metric_type, domain)}", "1"
         elif domain is not None:
@@ -708,28 +706,22 @@ class RedisEventStore:
         replies = self._run(
             [("hgetall", (f"{self._base(t)}:{suffix}",)) for t in self._tenants(tenant_id)]
         )
-        total = 0
-        counters: dict[str, Counter[str]] = {kind: Counter() for kind in "demf"}
+        tally = Tally()  # the same counts the memory backend keeps, read from the hashes
+        counters = {
+            "d": tally.domains,
+            "e": tally.event_types,
+            "m": tally.metrics,
+            "f": tally.failure_modes,
+        }
         for reply in replies:
             for field, raw in reply.items():
                 name, count = _text(field), int(raw)
                 if name == "total":
-                    total += count
+                    tally.total += count
                 else:
                     kind, _, text = name.partition(":")
                     counters[kind][text] += count
-        summary = OutcomeSummary(
-            total_events=total,
-            domains=sorted(counters["d"]),
-            event_types=sorted(counters["e"]),
-            metric_counts={
-                metric.value: counters["m"].get(metric.value, 0) for metric in MetricType
-            },
-        )
-        modes = heapq.nsmallest(
-            top_failure_modes, counters["f"].items(), key=lambda item: (-item[1], item[0])
-        )
-        return summary, [FailureMode(failure_class=name, count=count) for name, count in modes]
+        return summarize(tally, top_failure_modes)
 
     def newest_occurred_at(self) -> datetime | None:
         found = self._redis.zrevrange(self._newest_key, 0, 0, withscores=True)

@@ -50,7 +50,10 @@ from .index import (
 
 Span = tuple[datetime, datetime]  # [start, end)
 
-_ONE_MICROSECOND = 1  # an inclusive `until` ends one microsecond later
+
+def inclusive_end_us(until: datetime) -> int:
+    """An inclusive `until` as the exclusive end of a span in microseconds."""
+    return time_key(until) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,37 @@ class EventStore(Protocol):
         ...
 
 
+# What every backend answers when a write cannot be admitted (the same words on each).
+
+
+def too_many_keys(caps: EventCaps) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"This tenant holds {caps.max_keys} idempotency keys younger than 24 hours; a new "
+        "key is refused until the oldest expires (retry without a key to record anyway)."
+    )
+
+
+def budget_held_by_keys(caps: EventCaps) -> QuotaExceeded:
+    return QuotaExceeded(
+        "This tenant's live idempotency keys hold its whole outcomes byte budget "
+        f"({caps.max_bytes} bytes); retry when they expire."
+    )
+
+
+def summarize(tally: Tally, top_failure_modes: int) -> tuple[OutcomeSummary, list[FailureMode]]:
+    """The dashboard's summary of a tally, and its most frequent failure classes first."""
+    summary = OutcomeSummary(
+        total_events=tally.total,
+        domains=sorted(tally.domains),
+        event_types=sorted(tally.event_types),
+        metric_counts={metric.value: tally.metrics.get(metric, 0) for metric in MetricType},
+    )
+    modes = heapq.nsmallest(
+        top_failure_modes, tally.failure_modes.items(), key=_most_frequent_first
+    )
+    return summary, [FailureMode(failure_class=name, count=count) for name, count in modes]
+
+
 def make_event_store() -> EventStore:
     """The store a new `OutcomesService` keeps its events in (the one place a backend is chosen)."""
     if state.backend() == state.REDIS:
@@ -156,18 +190,11 @@ class MemoryEventStore:
                 if first is not None:
                     return to_event(first), False
                 if tenant is not None and len(tenant.keys) >= caps.max_keys:
-                    raise QuotaExceeded(
-                        f"This tenant holds {caps.max_keys} idempotency keys younger than 24 "
-                        "hours; a new key is refused until the oldest expires (retry without a "
-                        "key to record anyway)."
-                    )
+                    raise too_many_keys(caps)
                 needed += key_bytes(idempotency_key)
             held = tenant.bytes - tenant.evictable_bytes if tenant is not None else 0
             if held + needed > caps.max_bytes:
-                raise QuotaExceeded(
-                    "This tenant's live idempotency keys hold its whole outcomes byte budget "
-                    f"({caps.max_bytes} bytes); retry when they expire."
-                )
+                raise budget_held_by_keys(caps)
             if tenant is None:
                 tenant = self._tenants[event.tenant_id] = TenantOutcomes()
             if idempotency_key is not None:
@@ -191,7 +218,7 @@ class MemoryEventStore:
         limit: int,
     ) -> list[OutcomeEvent]:
         start_us = time_key(since) if since is not None else None
-        end_us = time_key(until) + _ONE_MICROSECOND if until is not None else None
+        end_us = inclusive_end_us(until) if until is not None else None
         with self._lock:
             stream = merge_newest_first(
                 tenant.newest_first(
@@ -254,16 +281,7 @@ class MemoryEventStore:
                 tally = Tally()
                 for each in tallies:
                     tally.merge(each)
-            summary = OutcomeSummary(
-                total_events=tally.total,
-                domains=sorted(tally.domains),
-                event_types=sorted(tally.event_types),
-                metric_counts={metric.value: tally.metrics.get(metric, 0) for metric in MetricType},
-            )
-            modes = heapq.nsmallest(
-                top_failure_modes, tally.failure_modes.items(), key=_most_frequent_first
-            )
-        return summary, [FailureMode(failure_class=name, count=count) for name, count in modes]
+            return summarize(tally, top_failure_modes)
 
     def newest_occurred_at(self) -> datetime | None:
         with self._lock:
