@@ -31,19 +31,12 @@ from outcomes.store import EventStore, MemoryEventStore
 
 from . import test_exact_averages as exact_average_cases
 from .conftest import DASHBOARD, EVENTS, trend_url
+from .helpers import FixedClock, record
 
 # Mid-minute and mid-hour, so spans have partial minutes at both edges.
 NOW = datetime(2026, 6, 15, 12, 29, 30, 250_000, tzinfo=UTC)
 DAY = timedelta(days=1)
 PREFIX = "test"
-
-
-class FixedClock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 _clients: list[redis.Redis] = []  # every client `redis_store` opened, closed after each test
@@ -93,7 +86,7 @@ def make_service(make_store) -> Callable[..., OutcomesService]:
     """`make_service(max_events_per_tenant=..., clock=...)` on this test's backend."""
 
     def build(**kwargs: Any) -> OutcomesService:
-        kwargs.setdefault("clock", FixedClock())
+        kwargs.setdefault("clock", FixedClock(NOW))
         return OutcomesService(store=make_store(), **kwargs)
 
     return build
@@ -108,14 +101,6 @@ def installed(make_store) -> Callable[..., OutcomesService]:
 
     install()
     return install
-
-
-def record(service: OutcomesService, *, tenant: str = "t1", **fields: Any) -> OutcomeEvent:
-    fields.setdefault("domain", "support")
-    fields.setdefault("event_type", "run")
-    fields.setdefault("metric_type", MetricType.SUCCESS_RATE)
-    fields.setdefault("value", 1.0)
-    return service.record_event(tenant_id=tenant, **fields).event
 
 
 def values(events: list[OutcomeEvent]) -> list[float]:
@@ -270,9 +255,9 @@ def test_a_random_history_gives_the_same_numbers_on_both_backends_and_a_brute_fo
 ):
     history = random_history(seed=11, count=1500)
     services = {
-        "memory": OutcomesService(max_events_per_tenant=300, clock=FixedClock()),
+        "memory": OutcomesService(max_events_per_tenant=300, clock=FixedClock(NOW)),
         "redis": OutcomesService(
-            max_events_per_tenant=300, clock=FixedClock(), store=redis_store(redis_url)
+            max_events_per_tenant=300, clock=FixedClock(NOW), store=redis_store(redis_url)
         ),
     }
     for event in history:
@@ -380,7 +365,7 @@ def test_range_sums_stay_exact_for_values_of_every_magnitude_through_evictions(r
     magnitudes = [2.0**e for e in range(-1074, 50, 7)] + [1e15, 0.1, 0.3, 1 / 3]
     minute = (NOW - 3 * DAY).replace(second=0, microsecond=0)
     store = redis_store(redis_url)
-    service = OutcomesService(max_events_per_tenant=400, clock=FixedClock(), store=store)
+    service = OutcomesService(max_events_per_tenant=400, clock=FixedClock(NOW), store=store)
     recorded = []
     for n in range(1200):  # one minute, so one day, hour and minute bucket, sees them all
         value = rng.choice(magnitudes) * rng.choice([1, -1]) * rng.randint(1, 9)
@@ -480,7 +465,7 @@ def test_a_keyed_retry_returns_the_first_event_even_after_eviction(make_service)
 
 
 def test_keys_expire_after_24_hours_and_release_the_bytes_they_held(make_service):
-    clock = FixedClock()
+    clock = FixedClock(NOW)
     service = make_service(clock=clock, max_events_per_tenant=1)
     first = record(service, value=0.5, idempotency_key="kept", occurred_at=NOW - DAY)
     record(service, value=0.7)  # evicts the keyed event; its key still holds it
@@ -551,7 +536,7 @@ def test_when_live_keys_hold_the_byte_budget_a_write_is_refused_and_stores_nothi
 
 
 def test_a_backdated_keyed_write_that_evicts_everything_leaves_health_stale(make_service):
-    event = record(OutcomesService(clock=FixedClock()), value=0.5)
+    event = record(OutcomesService(clock=FixedClock(NOW)), value=0.5)
     size, key_size = stored_event(event, 0)[SIZE], key_bytes("late")
     # Room for one event and one key: the keyed event, backdated, is evicted first and its
     # key keeps holding it, so the newer event has to go too.
@@ -623,7 +608,7 @@ def test_tenants_with_braces_in_their_names_stay_apart(make_service):
 
 
 def test_every_key_of_a_tenant_shares_its_hash_tag(redis_url, redis_client):
-    service = OutcomesService(clock=FixedClock(), store=redis_store(redis_url))
+    service = OutcomesService(clock=FixedClock(NOW), store=redis_store(redis_url))
     for tenant in ("{a}", "b:c"):
         record(service, tenant=tenant, metric_type=MetricType.FAILURE_CLASS, idempotency_key="k")
         record(service, tenant=tenant, domain="{x}", event_type="}", value=0.5)
@@ -676,7 +661,7 @@ def test_operator_reads_merge_every_tenant(make_service):
 
 
 def test_health_is_stale_without_events_ok_within_a_day_and_stale_after(make_service):
-    clock = FixedClock()
+    clock = FixedClock(NOW)
     service = make_service(clock=clock)
     assert service.health().model_dump() == {"status": "stale", "hours_since_last_event": None}
     record(service, tenant="t1", occurred_at=NOW - timedelta(hours=30))
@@ -695,7 +680,7 @@ def test_eight_processes_racing_one_idempotency_key_store_exactly_one_event(redi
     results: list[tuple[str, bool]] = []
 
     def write() -> None:
-        service = OutcomesService(clock=FixedClock(), store=redis_store(redis_url))
+        service = OutcomesService(clock=FixedClock(NOW), store=redis_store(redis_url))
         barrier.wait()
         recorded = service.record_event(
             tenant_id="t1",
@@ -715,15 +700,15 @@ def test_eight_processes_racing_one_idempotency_key_store_exactly_one_event(redi
     assert len(results) == 8
     assert len({event_id for event_id, _ in results}) == 1
     assert sum(created for _, created in results) == 1
-    reader = OutcomesService(clock=FixedClock(), store=redis_store(redis_url))
+    reader = OutcomesService(clock=FixedClock(NOW), store=redis_store(redis_url))
     assert reader.count_events(tenant_id="t1") == 1
     [stored] = reader.list_events(tenant_id="t1")
     assert stored.id == results[0][0]
 
 
 def test_two_stores_with_their_own_clients_see_each_others_writes(redis_url):
-    first = OutcomesService(clock=FixedClock(), store=redis_store(redis_url))
-    second = OutcomesService(clock=FixedClock(), store=redis_store(redis_url))
+    first = OutcomesService(clock=FixedClock(NOW), store=redis_store(redis_url))
+    second = OutcomesService(clock=FixedClock(NOW), store=redis_store(redis_url))
     written = record(first, value=0.25, occurred_at=NOW - DAY, idempotency_key="k")
     record(second, value=0.75, occurred_at=NOW)
     assert values(first.list_events(tenant_id="t1")) == [0.75, 0.25]
@@ -735,7 +720,7 @@ def test_two_stores_with_their_own_clients_see_each_others_writes(redis_url):
 
 
 def test_a_server_that_forgot_the_scripts_is_taught_them_again(redis_url, redis_client):
-    service = OutcomesService(clock=FixedClock(), store=redis_store(redis_url))
+    service = OutcomesService(clock=FixedClock(NOW), store=redis_store(redis_url))
     record(service, value=0.5)
     redis_client.script_flush()
     record(service, value=1.5)
@@ -773,7 +758,7 @@ def measure_reads(url: str, tenant_a, events: int) -> dict[str, tuple[int, dict[
     client = redis.Redis(connection_pool=pool)
     client.flushdb()
     service = outcomes_service.install(
-        OutcomesService(clock=FixedClock(), store=RedisEventStore(client=client, prefix=PREFIX))
+        OutcomesService(clock=FixedClock(NOW), store=RedisEventStore(client=client, prefix=PREFIX))
     )
     for n in range(events):
         record(
@@ -822,7 +807,7 @@ def test_reads_cost_the_same_round_trips_and_commands_at_100_and_5000_events(red
 
 
 def test_a_write_costs_one_script_call_whatever_the_history(redis_url, redis_client):
-    service = OutcomesService(clock=FixedClock(), store=redis_store(redis_url))
+    service = OutcomesService(clock=FixedClock(NOW), store=redis_store(redis_url))
     for n in range(300):
         record(service, value=float(n), occurred_at=NOW - timedelta(minutes=n))
     redis_client.config_resetstat()

@@ -13,27 +13,13 @@ from agent33_core.errors import QuotaExceeded
 from outcomes.domain import MetricType, TrendDirection
 from outcomes.services import OutcomesService
 
+from .helpers import FixedClock, record
+
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
-class FixedClock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def record(service: OutcomesService, *, tenant: str = "t1", **fields) -> object:
-    fields.setdefault("domain", "support")
-    fields.setdefault("event_type", "run")
-    fields.setdefault("metric_type", MetricType.SUCCESS_RATE)
-    fields.setdefault("value", 1.0)
-    return service.record_event(tenant_id=tenant, **fields).event
-
-
 def test_trend_follows_occurred_at_not_the_order_of_recording():
-    service = OutcomesService(clock=FixedClock())
+    service = OutcomesService(clock=FixedClock(NOW))
     # Recorded newest first: by occurred_at the values are 0.5, 0.5, 0.9, 0.9.
     for hours_ago, value in [(1, 0.9), (2, 0.9), (3, 0.5), (4, 0.5)]:
         record(service, value=value, occurred_at=NOW - timedelta(hours=hours_ago))
@@ -43,7 +29,7 @@ def test_trend_follows_occurred_at_not_the_order_of_recording():
 
 
 def test_late_event_lands_inside_the_window_where_it_occurred():
-    service = OutcomesService(clock=FixedClock())
+    service = OutcomesService(clock=FixedClock(NOW))
     for hour, value in enumerate([1.0, 2.0, 3.0, 4.0]):
         record(
             service,
@@ -62,13 +48,13 @@ def test_late_event_lands_inside_the_window_where_it_occurred():
 
 
 def test_events_with_the_same_occurred_at_keep_recording_order():
-    service = OutcomesService(clock=FixedClock())
+    service = OutcomesService(clock=FixedClock(NOW))
     ids = [record(service, value=float(v), occurred_at=NOW).id for v in range(3)]
     assert [e.id for e in service.list_events(tenant_id="t1")] == ids[::-1]
 
 
 def test_retention_evicts_the_oldest_by_occurred_at_and_keeps_counters_consistent():
-    service = OutcomesService(max_events_per_tenant=4, clock=FixedClock())
+    service = OutcomesService(max_events_per_tenant=4, clock=FixedClock(NOW))
     shuffled_hours = [5, 1, 7, 3, 8, 2, 6, 4]  # hours ago; the 4 newest are 1, 2, 3, 4
     for hours_ago in shuffled_hours:
         record(
@@ -99,7 +85,7 @@ def test_retention_evicts_the_oldest_by_occurred_at_and_keeps_counters_consisten
 
 
 def test_retention_drops_a_domain_from_the_summary_once_its_last_event_goes():
-    service = OutcomesService(max_events_per_tenant=2, clock=FixedClock())
+    service = OutcomesService(max_events_per_tenant=2, clock=FixedClock(NOW))
     record(service, domain="old", occurred_at=NOW - timedelta(hours=3))
     record(service, domain="new", occurred_at=NOW - timedelta(hours=2))
     record(service, domain="new", occurred_at=NOW - timedelta(hours=1))
@@ -109,7 +95,7 @@ def test_retention_drops_a_domain_from_the_summary_once_its_last_event_goes():
 
 def test_retention_cap_comes_from_settings(settings):
     settings.OUTCOMES_MAX_EVENTS_PER_TENANT = 3
-    service = OutcomesService(clock=FixedClock())
+    service = OutcomesService(clock=FixedClock(NOW))
     for minute in range(5):
         record(service, value=float(minute), occurred_at=NOW.replace(minute=minute))
     assert service.count_events(tenant_id="t1") == 3
@@ -126,7 +112,7 @@ def _brute_average(events, metric, domain, start, end) -> tuple[int, float, int]
 
 
 def test_running_sums_match_a_brute_force_scan_through_out_of_order_writes_and_evictions():
-    clock = FixedClock()
+    clock = FixedClock(NOW)
     service = OutcomesService(max_events_per_tenant=300, clock=clock)
     rng = random.Random(7)
     metrics = [MetricType.SUCCESS_RATE, MetricType.LATENCY_MS, MetricType.QUALITY_SCORE]
@@ -171,7 +157,7 @@ def test_running_sums_match_a_brute_force_scan_through_out_of_order_writes_and_e
 
 
 def test_operator_reads_merge_every_tenant_in_occurred_at_order():
-    service = OutcomesService(clock=FixedClock())
+    service = OutcomesService(clock=FixedClock(NOW))
     record(service, tenant="t1", value=0.1, occurred_at=NOW - timedelta(hours=4))
     record(service, tenant="t2", value=0.2, occurred_at=NOW - timedelta(hours=3))
     record(service, tenant="t1", value=0.9, occurred_at=NOW - timedelta(hours=2))
@@ -183,7 +169,7 @@ def test_operator_reads_merge_every_tenant_in_occurred_at_order():
 
 
 def test_idempotency_key_expires_after_24_hours():
-    clock = FixedClock()
+    clock = FixedClock(NOW)
     service = OutcomesService(clock=clock)
     first = service.record_event(
         tenant_id="t1",
@@ -217,7 +203,7 @@ def test_idempotency_key_expires_after_24_hours():
 
 
 def test_live_idempotency_keys_are_never_forgotten_and_a_new_key_past_the_cap_is_refused():
-    clock = FixedClock()
+    clock = FixedClock(NOW)
     service = OutcomesService(max_idempotency_keys=3, clock=clock)
     first = record(service, idempotency_key="k0")
     for n in range(1, 3):
@@ -242,7 +228,7 @@ def test_live_idempotency_keys_are_never_forgotten_and_a_new_key_past_the_cap_is
 
 
 def test_eight_threads_recording_250_events_each_store_exactly_2000():
-    service = OutcomesService(clock=FixedClock())
+    service = OutcomesService(clock=FixedClock(NOW))
     barrier = threading.Barrier(8)
 
     def write(worker: int) -> None:
