@@ -10,16 +10,21 @@ finished history; it merges the sources' pages of records and turns into entries
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 from operator import itemgetter
 from typing import Any
 
+import pydantic_core
 from django.conf import settings
 from pydantic import BaseModel
 
+from agent33_core import state
 from agent33_core.clock import utc_now
 from agent33_core.errors import NotFound, UnsupportedAction
 from agent33_core.registry import services
@@ -38,6 +43,8 @@ from .registry import (
 DEFAULT_SINCE = timedelta(hours=24)
 DEFAULT_MAX_CONTROL_HISTORY_PER_TENANT = 10_000
 DEFAULT_MAX_CONTROL_HISTORY_BYTES_PER_TENANT = 4 * 1024 * 1024
+# Entries whose JSON the hub keeps (about 0.5 KB each: an entry holds no nested lists).
+ENTRY_JSON_CACHE_SIZE = 2048
 
 
 class HubSnapshot(BaseModel):
@@ -63,6 +70,32 @@ def _keyed(source: ProcessSource, records: Sequence[Any]) -> Iterator[_Keyed]:
     return ((sort_key(record), source, record) for record in records)
 
 
+class EntryJSON:
+    """Each shown record's hub entry as JSON, rendered once and reused while the store
+    still hands out that very record object (every change stores a new object, so a
+    changed record renders afresh). The cache holds weak references to records, never the
+    records themselves, and at most `size` entries, the oldest rendered going first.
+    Redis hands out a new object on every read: there nothing is kept.
+    """
+
+    def __init__(self, *, size: int, keep: bool) -> None:
+        self._size = size if keep else 0
+        self._rendered: OrderedDict[str, tuple[weakref.ref, bytes]] = OrderedDict()
+
+    def __call__(self, source: ProcessSource, process_id: str, record: Any) -> bytes:
+        hit = self._rendered.get(process_id)
+        if hit is not None and hit[0]() is record:
+            return hit[1]
+        body = pydantic_core.to_json(source.to_entry(record))
+        if self._size:
+            self._rendered[process_id] = (weakref.ref(record), body)
+            if len(self._rendered) > self._size:
+                # Another thread may have taken the oldest already.
+                with contextlib.suppress(KeyError):
+                    self._rendered.popitem(last=False)
+        return body
+
+
 class OperationsHubService:
     def __init__(
         self,
@@ -74,6 +107,9 @@ class OperationsHubService:
         self._registry = source_registry
         self._history = make_control_history(
             max_records=max_history_per_tenant, max_bytes=max_history_bytes_per_tenant
+        )
+        self._entry_json = EntryJSON(
+            size=ENTRY_JSON_CACHE_SIZE, keep=state.backend() == state.MEMORY
         )
 
     def include_keys(self) -> list[str]:
@@ -96,6 +132,49 @@ class OperationsHubService:
 
         `counts` and `active_count` count the whole result before `limit` cuts it.
         """
+        counts, newest = self._newest(
+            tenant_id=tenant_id, include=include, since=since, status=status, limit=limit
+        )
+        # Built from validated parts: no second validation of the entries.
+        return HubSnapshot.model_construct(
+            timestamp=utc_now(),
+            active_count=sum(counts.values()),
+            counts=counts,
+            processes=[source.to_entry(record) for _, source, record in newest],
+        )
+
+    def snapshot_json(
+        self,
+        *,
+        tenant_id: str | None,
+        include: list[str] | None,
+        since: datetime | None,
+        status: str | None,
+        limit: int,
+    ) -> bytes:
+        """`snapshot(...)` as the JSON its model renders to, built from each entry's JSON
+        (`EntryJSON`): a record shown again is not converted again."""
+        counts, newest = self._newest(
+            tenant_id=tenant_id, include=include, since=since, status=status, limit=limit
+        )
+        head = pydantic_core.to_json(
+            {"timestamp": utc_now(), "active_count": sum(counts.values()), "counts": counts}
+        )
+        entries = b",".join(
+            [self._entry_json(source, key[1], record) for key, source, record in newest]
+        )
+        return b"".join((head[:-1], b',"processes":[', entries, b"]}"))
+
+    def _newest(
+        self,
+        *,
+        tenant_id: str | None,
+        include: list[str] | None,
+        since: datetime | None,
+        status: str | None,
+        limit: int,
+    ) -> tuple[dict[str, int], list[_Keyed]]:
+        """Each source's count, and the newest `limit` records of all sources merged."""
         keys = self.include_keys() if include is None else include
         sources = [s for s in map(self._registry.by_include, keys) if s is not None]
         since = since or utc_now() - DEFAULT_SINCE
@@ -109,14 +188,7 @@ class OperationsHubService:
             counts[source.process_type] = page.total
             pages.append(_keyed(source, page.records))
         # Every page is newest first: merge them, and convert only the `limit` shown.
-        newest = islice(heapq.merge(*pages, key=itemgetter(0), reverse=True), limit)
-        # Built from validated parts: no second validation of the entries.
-        return HubSnapshot.model_construct(
-            timestamp=utc_now(),
-            active_count=sum(counts.values()),
-            counts=counts,
-            processes=[source.to_entry(record) for _, source, record in newest],
-        )
+        return counts, list(islice(heapq.merge(*pages, key=itemgetter(0), reverse=True), limit))
 
     def _locate(
         self, *, tenant_id: str | None, process_id: str

@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from agent33_core.fields import TenantQuerySerializer
+from agent33_core.renderers import RenderedJSON
 from agent33_core.views import KitAPIView, KitViewSet, shared_serializer
 
 from .serializers import ControlInput, HubOutput, HubQuery, ProcessDetailOutput
@@ -61,12 +62,14 @@ class HubView(EmptyQueryValueMixin, KitAPIView):
     def get(self, request: Request) -> Response:
         query = self.query(HubQuery)
         return Response(
-            get_operations_service().snapshot(
-                tenant_id=self.reading_tenant(query),
-                include=query["include"],
-                since=query.get("since"),
-                status=query.get("status"),
-                limit=query["limit"],
+            RenderedJSON(
+                get_operations_service().snapshot_json(
+                    tenant_id=self.reading_tenant(query),
+                    include=query["include"],
+                    since=query.get("since"),
+                    status=query.get("status"),
+                    limit=query["limit"],
+                )
             )
         )
 

@@ -17,6 +17,7 @@ from tests.operations.helpers import (
     create_intake,
     create_multimodal_request,
     create_run,
+    control,
     create_trace,
     hub,
 )
@@ -69,6 +70,12 @@ def _seed_live_rounds(client, rounds: int) -> list[dict]:
     return created
 
 
+def _count_from_zero(counting: dict[str, CountingSource]) -> None:
+    """Count only what the hub converts from here on (writes may convert records too)."""
+    for source in counting.values():
+        source.converted = 0
+
+
 def _newest(created: list[dict], limit: int) -> list[str]:
     """Contract §5's order: `started_at` newest first, ties broken by id (also newest first)."""
     ordered = sorted(created, key=lambda p: (p["started_at"], p["id"]), reverse=True)
@@ -77,6 +84,7 @@ def _newest(created: list[dict], limit: int) -> list[str]:
 
 def test_the_hub_converts_only_the_limit_it_returns_newest_across_sources(t1, counting):
     created = _seed_live_rounds(t1, PER_SOURCE)
+    _count_from_zero(counting)
     response = t1.get("/v1/operations/hub?limit=10")
     assert response.status_code == 200
     body = response.json()
@@ -98,6 +106,7 @@ def test_the_hub_converts_only_the_limit_it_returns_newest_across_sources(t1, co
 
 def test_a_status_view_converts_only_its_limit_too(t1, counting):
     created = _seed_live_rounds(t1, 3)
+    _count_from_zero(counting)
     body = hub(t1, "?status=running&limit=4")  # traces and workflow runs are running
     running = [p for p in created if p["type"] in ("trace", "workflow")]
     assert body["counts"] == {
@@ -136,3 +145,41 @@ def test_hub_entries_are_exactly_what_validated_entries_would_write(t1, counting
     assert trusted.model_dump_json() == validated.model_dump_json()
     assert trusted.model_fields_set == validated.model_fields_set
     assert trusted.model_copy(update={"status": "cancelled"}).status == "cancelled"
+
+
+@pytest.mark.memory_only
+def test_a_record_shown_again_is_not_converted_again(t1, counting):
+    _seed_live_rounds(t1, 4)
+    _count_from_zero(counting)
+    first = hub(t1, "?limit=10")
+    assert sum(source.converted for source in counting.values()) == 10
+    second = hub(t1, "?limit=10")
+    # The same stored records: their entries' JSON is reused, byte for byte.
+    assert sum(source.converted for source in counting.values()) == 10
+    assert second["processes"] == first["processes"]
+
+
+def test_a_changed_record_is_shown_changed(t1, counting):
+    budget = create_budget(t1, "budget-to-pause", state="active")
+    assert [p["status"] for p in hub(t1)["processes"]] == ["active"]
+    paused = control(t1, budget["id"], "pause")
+    assert paused.status_code == 200, paused.json()
+    assert paused.json()["status"] == "suspended"
+    shown = hub(t1)["processes"]
+    assert [(p["id"], p["status"]) for p in shown] == [(budget["id"], "suspended")]
+
+
+def test_the_api_hub_writes_what_the_console_hub_model_writes(t1):
+    from operations.services import get_operations_service
+
+    _seed_live_rounds(t1, 3)
+    response = t1.get("/v1/operations/hub?limit=7")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    model = get_operations_service().snapshot(
+        tenant_id="t1", include=None, since=None, status=None, limit=7
+    )
+    expected = model.model_dump(mode="json")
+    assert list(body) == ["timestamp", "active_count", "counts", "processes"]
+    assert {**body, "timestamp": None} == {**expected, "timestamp": None}
