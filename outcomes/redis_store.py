@@ -381,7 +381,53 @@ end
 return out
 """
 
-_SCRIPTS = {"insert": _INSERT, "newest": _NEWEST}
+# Every bucket and edge read of one tenant's range totals in one command (the keys share
+# the tenant's slot): a pipeline of dozens of HMGETs costs more in the client's packing and
+# parsing than in Redis. An edge (a partial minute) is summed here, exactly, into the
+# buckets' own "count:successes:parts" text, so its events never cross the wire.
+# KEYS: one per read. ARGV[1]: the success threshold; then per read 'h', n, n fields (HMGET:
+# a bucket text or nil per field) or 'z', low, high (the edge's one text).
+_READ_RANGES = (
+    _LUA_SUMS
+    + """
+local threshold = tonumber(ARGV[1])
+local out, a = {}, 2
+for i, key in ipairs(KEYS) do
+  if ARGV[a] == 'h' then
+    local n = tonumber(ARGV[a + 1])
+    out[i] = redis.call('HMGET', key, unpack(ARGV, a + 2, a + 1 + n))
+    a = a + 2 + n
+  else
+    -- Exact running sum as non-overlapping partials, updated in place (as math.fsum does).
+    local count, wins, parts = 0, 0, {}
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, ARGV[a + 1], ARGV[a + 2])) do
+      local x = tonumber(string.match(member, ':([^:]*)$'))
+      count = count + 1
+      if x >= threshold then wins = wins + 1 end
+      local kept = 0
+      for j = 1, #parts do
+        local hi, lo = two_sum(x, parts[j])
+        if lo ~= 0 then
+          kept = kept + 1
+          parts[kept] = lo
+        end
+        x = hi
+      end
+      for j = #parts, kept + 1, -1 do parts[j] = nil end
+      parts[kept + 1] = x
+    end
+    parts = compress(parts)
+    local text = {string.format('%d', count), string.format('%d', wins)}
+    for j = 1, #parts do text[#text + 1] = string.format('%.17g', parts[j]) end
+    out[i] = {table.concat(text, ':')}
+    a = a + 3
+  end
+end
+return out
+"""
+)
+
+_SCRIPTS = {"insert": _INSERT, "newest": _NEWEST, "read_ranges": _READ_RANGES}
 
 Command = tuple[str, tuple[Any, ...]]
 
@@ -669,34 +715,34 @@ class RedisEventStore:
     ) -> dict[MetricType, list[RangeTotals]]:
         covers = [_cover(time_key(start), time_key(end)) for start, end in spans]
         commands: list[Command] = []
-        plan: list[tuple[MetricType, int, bool]] = []  # (metric, span, whole buckets?)
+        plan: list[tuple[MetricType, int]] = []  # (metric, span) of each read
         for tenant in self._tenants(tenant_id):
             base = self._base(tenant)
+            keys: list[str] = []
+            args: list[Any] = [repr(SUCCESS_THRESHOLD)]
             for metric in metrics:
                 series = _series(metric, domain)
                 for position, (buckets, edges) in enumerate(covers):
                     for level, indexes in buckets.items():
                         if indexes:
-                            commands.append(("hmget", (f"{base}:b:{level}:{series}", indexes)))
-                            plan.append((metric, position, True))
+                            keys.append(f"{base}:b:{level}:{series}")
+                            args += ("h", len(indexes), *indexes)
+                            plan.append((metric, position))
                     for low, high in edges:
-                        commands.append(("zrangebyscore", (f"{base}:s:{series}", low, f"({high}")))
-                        plan.append((metric, position, False))
+                        keys.append(f"{base}:s:{series}")
+                        args += ("z", low, f"({high}")
+                        plan.append((metric, position))
+            if keys:
+                commands.append(self._script("read_ranges", keys, args))
+        replies = [reply for tenant_replies in self._run(commands) for reply in tenant_replies]
         sums = {metric: [[0, 0, 0] for _ in spans] for metric in metrics}
-        for (metric, position, whole), reply in zip(plan, self._run(commands), strict=True):
+        for (metric, position), reply in zip(plan, replies, strict=True):
             total = sums[metric][position]
-            if whole:
-                for raw in reply:
-                    count, exact, successes = _bucket_totals(raw)
-                    total[0] += count
-                    total[1] += exact
-                    total[2] += successes
-            else:
-                for member in reply:
-                    value = _value_of(member)
-                    total[0] += 1
-                    total[1] += scaled(value)
-                    total[2] += value >= SUCCESS_THRESHOLD
+            for raw in reply:
+                count, exact, successes = _bucket_totals(raw)
+                total[0] += count
+                total[1] += exact
+                total[2] += successes
         return {metric: [RangeTotals(*total) for total in sums[metric]] for metric in metrics}
 
     def summary(
