@@ -189,18 +189,31 @@ class RedisRecordStore(Generic[R]):
 
     def _read(self, tenant_id: str | None, index: str, limit: int, minimum: str) -> Page[R]:
         tenants = self._tenants(tenant_id)
-        pipe = self._redis.pipeline(transaction=False)
-        for tenant in tenants:
-            base = self._base(tenant)
-            self._newest(keys=[f"{base}:i:{index}", base], args=[limit, minimum], client=pipe)
         total, rows = 0, []
-        for reply in pipe.execute():
+        for reply in self._pages(tenants, index, limit, minimum):
             total += int(reply[0])
             for position in range(1, len(reply), 3):
                 score, raw = float(reply[position + 1]), reply[position + 2]
                 rows.append((score, reply[position], raw))
         newest = heapq.nlargest(limit, rows, key=lambda row: (row[0], row[1]))
         return Page(total, [self._model.model_validate_json(raw) for _, _, raw in newest])
+
+    def _pages(self, tenants: list[str], index: str, limit: int, minimum: str) -> list[Any]:
+        """Each tenant's page in one round trip. By EVALSHA: a registered script run in a
+        pipeline first asks the server whether it knows the script (a second round trip);
+        when it does not (a restart, a failover), it is loaded and the pipeline sent again."""
+        for attempt in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            for tenant in tenants:
+                base = self._base(tenant)
+                pipe.evalsha(self._newest.sha, 2, f"{base}:i:{index}", base, limit, minimum)
+            try:
+                return pipe.execute()
+            except redis.exceptions.NoScriptError:
+                if attempt:
+                    raise
+                self._redis.script_load(_NEWEST)
+        raise AssertionError("unreachable")
 
     # --- writes --------------------------------------------------------------------
 

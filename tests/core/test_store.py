@@ -182,3 +182,26 @@ def test_concurrent_updates_apply_once_each_under_the_lock(make_store):
     for thread in threads:
         thread.join()
     assert len(winners) == 1
+
+
+def test_reads_survive_a_redis_that_forgot_its_scripts(redis_server):
+    # A Redis restart or failover empties the script cache: pages are read by EVALSHA, so the
+    # store loads the script again and answers, in one more round trip.
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    spec = StoreSpec(
+        noun="job",
+        status_of=lambda record: record.status,
+        time_of=lambda record: record.started_at,
+        size_of=lambda record: 100,
+        live_statuses=frozenset({"running"}),
+        max_records=100,
+        max_bytes=10_000,
+    )
+    store = RedisRecordStore(spec, client=client, prefix="test", name="jobs", model=Job)
+    first, second = store.insert(job(1)), store.insert(job(2, tenant="b"))
+    client.script_flush()
+    assert ids(store.newest_live(tenant_id=None, limit=10)) == [second.id, first.id]
+    client.script_flush()
+    page = store.newest(tenant_id="a", status=None, limit=10)
+    assert (page.total, ids(page)) == (1, [first.id])
