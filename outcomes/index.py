@@ -287,6 +287,15 @@ class Fenwick:
                 tree[parent] += tree[i]
         self._tree = tree
 
+    def __len__(self) -> int:
+        return len(self._tree) - 1
+
+    def append(self, value: int) -> None:
+        """One more value at the end, in O(log n)."""
+        index = len(self._tree)  # its 1-based position; that slot sums (low, index]
+        low = index - (index & -index)
+        self._tree.append(value + self.before(index - 1) - self.before(low))
+
     def add(self, index: int, delta: int) -> None:
         tree = self._tree
         index += 1
@@ -337,8 +346,10 @@ class MetricSeries(Timeline):
     changes no prefix. `_successes`/`_success_bases` count values >= 1.0 the same way. Three
     Fenwick trees hold the count, sum and successes of every block but the last, which
     answers from its own prefixes: the common write, the newest event so far, touches no
-    tree. The trees are rebuilt when blocks split or go (once per BLOCK/2 inserts into one
-    block, or BLOCK evictions, at worst).
+    tree. Block b sits at position `_tree_base + b` of the trees: when the last block splits,
+    its first half is appended to them, and when the first block goes (evicted to nothing, so
+    its entries are zero) the base moves up; both O(log n). Only a split in the middle (a
+    backdated write into a full block) rebuilds them, as does a base past half the trees.
     """
 
     __slots__ = (
@@ -349,6 +360,7 @@ class MetricSeries(Timeline):
         "_sum_bases",
         "_sum_tree",
         "_sums",
+        "_tree_base",
     )
 
     def __init__(self) -> None:
@@ -384,23 +396,28 @@ class MetricSeries(Timeline):
                 for i in range(offset, len(successes)):
                     successes[i] += 1
         if block < len(self._blocks) - 1:  # the last block is in no tree
-            self._count_tree.add(block, 1)
-            self._sum_tree.add(block, value)
+            position = self._tree_base + block
+            self._count_tree.add(position, 1)
+            self._sum_tree.add(position, value)
             if success:
-                self._success_tree.add(block, 1)
+                self._success_tree.add(position, 1)
 
     def _popped_front(self, event: StoredEvent) -> None:
         self._sum_bases[0] = self._sums[0].pop(0)
         self._success_bases[0] = self._successes[0].pop(0)
         if len(self._blocks) > 1:  # the first block is not the last: it is in the trees
-            self._count_tree.add(0, -1)
-            self._sum_tree.add(0, -scaled(event[VALUE]))
+            position = self._tree_base
+            self._count_tree.add(position, -1)
+            self._sum_tree.add(position, -scaled(event[VALUE]))
             if _success(event[VALUE]):
-                self._success_tree.add(0, -1)
+                self._success_tree.add(position, -1)
 
     def _dropped_first_block(self) -> None:
         del self._sums[0], self._successes[0], self._sum_bases[0], self._success_bases[0]
-        self._rebuild_trees()
+        # Its tree entries are all zero now: the next block's position is one further on.
+        self._tree_base += 1
+        if self._tree_base > len(self._blocks):
+            self._rebuild_trees()
 
     def _split_block(self, block: int) -> None:
         sums, successes = self._sums[block], self._successes[block]
@@ -410,9 +427,16 @@ class MetricSeries(Timeline):
         self._sum_bases.insert(block + 1, sums[_HALF - 1])
         self._success_bases.insert(block + 1, successes[_HALF - 1])
         del sums[_HALF:], successes[_HALF:]
-        self._rebuild_trees()
+        if block + 2 == len(self._blocks) and self._tree_base + block == len(self._count_tree):
+            # The last block split: its first half joins the trees at their end.
+            self._count_tree.append(len(self._blocks[block]))
+            self._sum_tree.append(sums[-1] - self._sum_bases[block])
+            self._success_tree.append(successes[-1] - self._success_bases[block])
+        else:
+            self._rebuild_trees()
 
     def _rebuild_trees(self) -> None:
+        self._tree_base = 0
         blocks = range(len(self._blocks) - 1)  # every block but the last
         self._count_tree = Fenwick(len(self._blocks[b]) for b in blocks)
         self._sum_tree = Fenwick(self._sums[b][-1] - self._sum_bases[b] for b in blocks)
@@ -427,9 +451,10 @@ class MetricSeries(Timeline):
             if last < 0:
                 return 0, 0, 0
             block, offset = last, len(self._blocks[last])
-        count = self._count_tree.before(block) + offset
-        total = self._sum_tree.before(block)
-        successes = self._success_tree.before(block)
+        position = self._tree_base + block  # the blocks before it sum to what precedes it
+        count = self._count_tree.before(position) + offset
+        total = self._sum_tree.before(position)
+        successes = self._success_tree.before(position)
         if offset:
             total += self._sums[block][offset - 1] - self._sum_bases[block]
             successes += self._successes[block][offset - 1] - self._success_bases[block]
