@@ -10,8 +10,8 @@ finished history; it merges the sources' pages of records and turns into entries
 
 from __future__ import annotations
 
-import contextlib
 import heapq
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -43,8 +43,10 @@ from .registry import (
 DEFAULT_SINCE = timedelta(hours=24)
 DEFAULT_MAX_CONTROL_HISTORY_PER_TENANT = 10_000
 DEFAULT_MAX_CONTROL_HISTORY_BYTES_PER_TENANT = 4 * 1024 * 1024
-# Entries whose JSON the hub keeps (about 0.5 KB each: an entry holds no nested lists).
-ENTRY_JSON_CACHE_SIZE = 2048
+# The JSON of recently shown hub entries the hub keeps, in bytes (each entry's text plus
+# what keeping it costs): a bound that holds whatever the entries' sizes.
+ENTRY_JSON_CACHE_BYTES = 4 * 1024 * 1024
+ENTRY_JSON_OVERHEAD_BYTES = 256
 
 
 class HubSnapshot(BaseModel):
@@ -74,26 +76,37 @@ class EntryJSON:
     """Each shown record's hub entry as JSON, rendered once and reused while the store
     still hands out that very record object (every change stores a new object, so a
     changed record renders afresh). The cache holds weak references to records, never the
-    records themselves, and at most `size` entries, the oldest rendered going first.
+    records themselves, and at most `max_bytes` of entries, the oldest rendered going first.
     Redis hands out a new object on every read: there nothing is kept.
     """
 
-    def __init__(self, *, size: int, keep: bool) -> None:
-        self._size = size if keep else 0
+    def __init__(self, *, max_bytes: int, keep: bool) -> None:
+        self._max_bytes = max_bytes if keep else 0
+        self._bytes = 0
         self._rendered: OrderedDict[str, tuple[weakref.ref, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, source: ProcessSource, process_id: str, record: Any) -> bytes:
         hit = self._rendered.get(process_id)
         if hit is not None and hit[0]() is record:
             return hit[1]
         body = pydantic_core.to_json(source.to_entry(record))
-        if self._size:
-            self._rendered[process_id] = (weakref.ref(record), body)
-            if len(self._rendered) > self._size:
-                # Another thread may have taken the oldest already.
-                with contextlib.suppress(KeyError):
-                    self._rendered.popitem(last=False)
+        cost = len(body) + ENTRY_JSON_OVERHEAD_BYTES
+        if cost <= self._max_bytes:
+            with self._lock:
+                old = self._rendered.pop(process_id, None)
+                if old is not None:
+                    self._bytes -= len(old[1]) + ENTRY_JSON_OVERHEAD_BYTES
+                self._rendered[process_id] = (weakref.ref(record), body)
+                self._bytes += cost
+                while self._bytes > self._max_bytes:
+                    _, (_, dropped) = self._rendered.popitem(last=False)
+                    self._bytes -= len(dropped) + ENTRY_JSON_OVERHEAD_BYTES
         return body
+
+    @property
+    def bytes_held(self) -> int:
+        return self._bytes
 
 
 class OperationsHubService:
@@ -109,7 +122,7 @@ class OperationsHubService:
             max_records=max_history_per_tenant, max_bytes=max_history_bytes_per_tenant
         )
         self._entry_json = EntryJSON(
-            size=ENTRY_JSON_CACHE_SIZE, keep=state.backend() == state.MEMORY
+            max_bytes=ENTRY_JSON_CACHE_BYTES, keep=state.backend() == state.MEMORY
         )
 
     def include_keys(self) -> list[str]:

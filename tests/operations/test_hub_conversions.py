@@ -183,3 +183,26 @@ def test_the_api_hub_writes_what_the_console_hub_model_writes(t1):
     expected = model.model_dump(mode="json")
     assert list(body) == ["timestamp", "active_count", "counts", "processes"]
     assert {**body, "timestamp": None} == {**expected, "timestamp": None}
+
+
+@pytest.mark.memory_only
+def test_the_kept_entry_json_is_bounded_in_bytes_whatever_the_entries_size(t1, monkeypatch):
+    import operations.services as hub_services
+    from agent33_core.registry import services
+
+    monkeypatch.setattr(hub_services, "ENTRY_JSON_CACHE_BYTES", 40_000)
+    services.reset_all()
+    summary = "é" * 8000  # the longest summary: about 16 KB of JSON per entry
+    created = []
+    for n in range(12):
+        response = t1.post(
+            "/v1/improvements/intakes/", {"title": f"t{n}", "summary": summary}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        created.append(response.json()["id"])
+    for _ in range(2):
+        body = hub(t1, "?status=submitted&limit=20")
+        assert [p["id"] for p in body["processes"]] == created[::-1]
+        assert {p["metadata"]["summary"] for p in body["processes"]} == {summary}
+    held = hub_services.get_operations_service()._entry_json.bytes_held
+    assert 0 < held <= 40_000
