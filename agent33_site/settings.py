@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every response (a 413, a 404, a 500 too) gets an X-Request-ID and a log line.
+    "agent33_site.observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -212,6 +214,8 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "agent33_site.api.negotiation.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "agent33_site.api.errors.exception_handler",
+    # Off unless AGENT33_RATE_LIMITS is set (below; README "Rate limits").
+    "DEFAULT_THROTTLE_CLASSES": ["agent33_site.security.throttling.PrincipalRateThrottle"],
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -335,6 +339,43 @@ MULTIMODAL_ADAPTERS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "formatters": {"json": {"()": "agent33_site.observability.json_logs.JSONFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "json": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # One JSON line per request (agent33_site/observability/middleware.py).
+    "loggers": {"agent33.requests": {"handlers": ["json"], "level": LOG_LEVEL, "propagate": False}},
 }
+# Per-principal rate limits: "" (off), "600/min", or "read=600/min,write=120/min"
+# (agent33_site/security/throttling.py); a value that cannot be read refuses to start.
+AGENT33_RATE_LIMITS = os.environ.get("AGENT33_RATE_LIMITS", "").strip()
+if AGENT33_RATE_LIMITS:
+    from agent33_site.security.throttling import parse_rate_limits
+
+    parse_rate_limits(AGENT33_RATE_LIMITS)
+
+# The rate-limit counters live in Django's cache: this process's memory, or the shared Redis.
+if AGENT33_STATE_BACKEND == "redis":
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": AGENT33_REDIS_URL,
+            "KEY_PREFIX": f"{AGENT33_REDIS_PREFIX}:cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Culling would forget live rate-limit counters: room for many principals.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
+
+# `GET /metrics` also answers `Authorization: Bearer <this>` (a Prometheus scraper); unset,
+# only operator principals with `admin` can scrape.
+AGENT33_METRICS_TOKEN = os.environ.get("AGENT33_METRICS_TOKEN", "")
+
+LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from .api.docs import RedocDocsView, SwaggerDocsView
 from .api.views import HealthView, ReadyView, UnknownAPIPathView, WhoAmIView
+from .observability.views import MetricsView
 
 handler400 = "agent33_site.api.errors.handler400"
 handler403 = "agent33_site.api.errors.handler403"
@@ -15,6 +16,7 @@ handler500 = "agent33_site.api.errors.handler500"
 urlpatterns = [
     path("healthz", HealthView.as_view(), name="healthz"),
     path("readyz", ReadyView.as_view(), name="readyz"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs/", SwaggerDocsView.as_view(url_name="schema"), name="swagger-ui"),
     path("v1/redoc/", RedocDocsView.as_view(url_name="schema"), name="redoc"),

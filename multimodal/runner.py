@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from agent33_core.jsonsafety import is_valid_text, json_problem
+from agent33_core.metrics import record_adapter_run
 
 from .adapters.base import Adapter, AdapterError, AdapterInput, AdapterOutput
 from .domain import Modality
@@ -51,7 +53,21 @@ def load_adapter(modality: Modality, adapter_paths: dict[str, str]) -> Adapter:
 
 
 def run_bounded(adapter: Adapter, adapter_input: AdapterInput, timeout: int) -> RunOutcome:
-    """Run the adapter in a daemon thread; give up waiting after `timeout` seconds."""
+    """Run the adapter in a daemon thread; give up waiting after `timeout` seconds.
+
+    Every run is counted in the adapter metrics (agent33_core/metrics.py).
+    """
+    started = time.perf_counter()
+    outcome = _run_bounded(adapter, adapter_input, timeout)
+    record_adapter_run(
+        modality=adapter_input.modality,
+        failed=outcome.output is None,
+        seconds=time.perf_counter() - started,
+    )
+    return outcome
+
+
+def _run_bounded(adapter: Adapter, adapter_input: AdapterInput, timeout: int) -> RunOutcome:
     box: dict[str, Any] = {}
 
     def work() -> None:

@@ -33,7 +33,7 @@ _CODE_BY_DRF_CODE = {
     "method_not_allowed": "method_not_allowed",
     "unsupported_media_type": "unsupported_media_type",
     "not_acceptable": "not_acceptable",
-    "throttled": "throttled",
+    "throttled": "rate_limited",  # a per-principal rate limit (429, with Retry-After)
 }
 
 API_PREFIX = "/v1/"

@@ -9,6 +9,7 @@ named enum components, so a generated SDK gets one type per enum.
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 ERROR_COMPONENT = {
@@ -21,8 +22,9 @@ ERROR_COMPONENT = {
             "type": "string",
             "description": "invalid, policy_violation, not_authenticated, "
             "authentication_failed, permission_denied, not_found, method_not_allowed, "
-            "unsupported_media_type, invalid_transition, unsupported_action, "
-            "payload_too_large, server_error, not_ready",
+            "not_acceptable, unsupported_media_type, already_exists, invalid_transition, "
+            "unsupported_action, payload_too_large, quota_exceeded, rate_limited, "
+            "server_error, unavailable, stream_full, not_ready",
         },
         "errors": {
             "type": "object",
@@ -40,6 +42,8 @@ _DESCRIPTIONS = {
     "404": "No such record, or it belongs to another tenant (`not_found`).",
     "409": "The lifecycle refuses the change (`invalid_transition` / `unsupported_action`).",
     "413": "Request body over the configured size (`payload_too_large`).",
+    "429": "Over this principal's rate limit (`rate_limited`); `Retry-After` says when to "
+    "retry (seconds).",
 }
 
 
@@ -78,6 +82,8 @@ def _statuses_every_operation_can_return(path: str, operation: dict) -> set[str]
     needed = set()
     if any(requirement for requirement in operation.get("security", [])):
         needed |= {"401", "403"}
+        if settings.AGENT33_RATE_LIMITS:  # documented only when the limits are on
+            needed.add("429")
     if operation.get("requestBody"):
         needed |= {"400", "413"}
     if any(p.get("in") == "query" for p in operation.get("parameters", [])):
@@ -95,7 +101,11 @@ def _names_a_record(parameter: dict) -> bool:
 def _document_errors(path: str, operation: dict) -> None:
     responses = operation.setdefault("responses", {})
     for status_code in _statuses_every_operation_can_return(path, operation):
-        responses.setdefault(status_code, {"description": _DESCRIPTIONS[status_code]})
+        documented = responses.setdefault(status_code, {"description": ""})
+        if status_code == "429" and documented["description"]:  # a view's own 429 (a quota)
+            documented["description"] += " Also: " + _DESCRIPTIONS["429"]
+        elif not documented["description"]:
+            documented["description"] = _DESCRIPTIONS[status_code]
     for status_code, response in responses.items():
         if status_code[0] in "45":
             response["content"] = _error_content()
