@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MetricType": _enum_values("outcomes.domain.MetricType"),
         "TrendDirection": _enum_values("outcomes.domain.TrendDirection"),
+        "ExperimentVerdict": _enum_values("outcomes.domain.Verdict"),
         "Modality": _enum_values("multimodal.domain.Modality"),
         "RequestState": _enum_values("multimodal.domain.RequestState"),
         "ResultState": _enum_values("multimodal.domain.ResultState"),
@@ -302,6 +303,17 @@ AGENT33_MAX_JSON_FIELD_BYTES = env_int("AGENT33_MAX_JSON_FIELD_BYTES", 16 * 1024
 OUTCOMES_MAX_EVENTS_PER_TENANT = env_int("OUTCOMES_MAX_EVENTS_PER_TENANT", 10_000)
 OUTCOMES_MAX_BYTES_PER_TENANT = env_int("OUTCOMES_MAX_BYTES_PER_TENANT", 64 * MiB)
 OUTCOMES_MAX_IDEMPOTENCY_KEYS = env_int("OUTCOMES_MAX_IDEMPOTENCY_KEYS", 10_000)
+# Experiments (contract §8): per tenant, and per experiment; bytes cover all three.
+OUTCOMES_MAX_EXPERIMENTS_PER_TENANT = env_int("OUTCOMES_MAX_EXPERIMENTS_PER_TENANT", 100)
+OUTCOMES_MAX_ASSIGNMENTS_PER_EXPERIMENT = env_int(
+    "OUTCOMES_MAX_ASSIGNMENTS_PER_EXPERIMENT", 100_000
+)
+OUTCOMES_MAX_OBSERVATIONS_PER_EXPERIMENT = env_int(
+    "OUTCOMES_MAX_OBSERVATIONS_PER_EXPERIMENT", 100_000
+)
+OUTCOMES_MAX_EXPERIMENT_BYTES_PER_TENANT = env_int(
+    "OUTCOMES_MAX_EXPERIMENT_BYTES_PER_TENANT", 64 * MiB
+)
 
 OPERATIONS_MAX_RECORDS_PER_TENANT = env_int("OPERATIONS_MAX_RECORDS_PER_TENANT", 10_000)
 OPERATIONS_MAX_BYTES_PER_TENANT = env_int("OPERATIONS_MAX_BYTES_PER_TENANT", 16 * MiB)

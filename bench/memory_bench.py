@@ -18,7 +18,16 @@ limit, or eviction), and keeps writing past the cap so eviction is exercised:
 - workflow runs: a run with 1,000 step events, then completed runs with maximal text;
 - control history: pause/resume of active budgets with 1,000-character reasons;
 - multimodal: executed text_to_speech (max input_text) and vision_analysis requests
-  with results, then pending vision_analysis requests carrying a ~5 MB noise PNG.
+  with results, then pending vision_analysis requests carrying a ~5 MB noise PNG;
+- experiments (run first, while the outcomes store still admits the events that join):
+  101 creates through the API (200-character keys, 10 variants with 100-character names,
+  a 2,000-character description), 1,000 assignments with 200-character subject ids and
+  1,000 joining outcome events through the API, then, through `ExperimentService` (the
+  API's own service; 2.5 ms a request would take ~12 minutes for a full budget), assignments
+  with 200-character subjects until half the byte budget is held and observations (the
+  `observe` hook `record_event` calls for an event that joins) spread over every
+  experiment, 1.25 x what the rest of the budget holds, so eviction runs; a last 50
+  assignments through the API meet the full budget (429).
 
 Text fields use random characters outside the BMP: Python stores those at 4 bytes per
 character, as UTF-8 does, so a character-limited field costs the most memory.
@@ -60,6 +69,7 @@ import sys
 import time
 import weakref
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -75,7 +85,11 @@ from django.db import close_old_connections  # noqa: E402
 from django.test import Client  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from agent33_core.errors import QuotaExceeded  # noqa: E402
 from agent33_site.security.tokens import issue_token  # noqa: E402
+from outcomes.domain import MetricType, OutcomeEvent  # noqa: E402
+from outcomes.experiments import get_experiment_service  # noqa: E402
+from outcomes.experiments_store import OBSERVATION_BYTES  # noqa: E402
 
 logging.getLogger("django.request").setLevel(logging.ERROR)  # 429/409/404 are expected here
 
@@ -83,8 +97,9 @@ MiB = 1024 * 1024
 
 # The worst case per tenant at default settings, as stated in README "Memory":
 # 64 MiB (outcomes) + 4 x 16 MiB (traces, budgets, intakes, workflow runs)
-# + 4 MiB (control history) + 64 MiB (multimodal) = 196 MiB.
-README_WORST_CASE_BYTES = 196 * 1024 * 1024
+# + 4 MiB (control history) + 64 MiB (multimodal)
+# + 64 MiB (experiments: OUTCOMES_MAX_EXPERIMENT_BYTES_PER_TENANT) = 260 MiB.
+README_WORST_CASE_BYTES = 260 * 1024 * 1024
 STORE_SLACK = 1.25  # per-store allowance for CPython/glibc allocator overhead
 
 TENANT = "bench-memory-tenant"
@@ -414,7 +429,97 @@ def fill_multimodal(api: Api) -> tuple[int, str]:
     )
 
 
+def fill_experiments(api: Api) -> tuple[int, str]:
+    created, assigned, joined, refused = Tally(), Tally(), Tally(), Tally()
+    service = get_experiment_service()
+    caps = service.caps
+    keys: list[str] = []
+    for n in range(caps.max_experiments + 1):  # the last one meets the count cap (429)
+        body = {
+            "key": f"{n:03d}-" + secrets.token_urlsafe(150)[:196],
+            "variants": [
+                {"name": f"v{i}-" + secrets.token_urlsafe(75)[:97], "weight": i + 1}
+                for i in range(10)
+            ],
+            "description": text(2000),
+        }
+        if created.see(*api.post("/v1/outcomes/experiments", body)):
+            keys.append(body["key"])
+    # Ten subjects per experiment assigned through the API; the observations name them.
+    subjects: list[tuple[str, str]] = []
+    for n in range(10 * len(keys)):
+        key, subject = keys[n % len(keys)], subject_id(n)
+        if assigned.see(
+            *api.post(f"/v1/outcomes/experiments/{key}/assignments", {"subject_id": subject})
+        ):
+            subjects.append((key, subject))
+    metrics = [MetricType(m) for m in ("success_rate", "quality_score", "latency_ms", "cost_usd")]
+    for n in range(len(subjects)):
+        key, subject = subjects[n]
+        event = {
+            "domain": "experiments",
+            "event_type": "run",
+            "metric_type": metrics[n % 4].value,
+            "value": _rng.random(),
+            "metadata": {"experiment": key, "subject_id": subject},
+        }
+        joined.see(*api.post("/v1/outcomes/events", event, answer=False))
+    # The bulk through the service: long-subject assignments to half the budget ...
+    service_assigned = 0
+    n = len(subjects)
+    while service.usage(TENANT)[1] < caps.max_bytes // 2:
+        n += 1
+        try:
+            _, new = service.assign(
+                tenant_id=TENANT, key=keys[n % len(keys)], subject_id=subject_id(n)
+            )
+        except QuotaExceeded:
+            break
+        service_assigned += new
+    # ... then observations of the assigned subjects, past the rest of it (eviction runs).
+    room = caps.max_bytes - service.usage(TENANT)[1]
+    observations = room // OBSERVATION_BYTES * 5 // 4
+    now = datetime.now(UTC)
+    for n in range(observations):
+        key, subject = subjects[n % len(subjects)]
+        service.observe(
+            OutcomeEvent(
+                id="evt-bench",
+                tenant_id=TENANT,
+                domain="experiments",
+                event_type="run",
+                metric_type=metrics[n % 4],
+                value=_rng.random() * 1000,
+                occurred_at=now - timedelta(microseconds=_rng.randrange(10**10)),
+                metadata={"experiment": key, "subject_id": subject},
+            )
+        )
+    # The budget is full: a new subject through the API is refused.
+    for n in range(50):
+        key = keys[n % len(keys)]
+        path = f"/v1/outcomes/experiments/{key}/assignments"
+        refused.see(*api.post(path, {"subject_id": subject_id(10**7 + n)}))
+    held = 0
+    for key in keys:
+        report = api.client.get(f"/v1/outcomes/experiments/{key}/report", **api.auth).json()
+        held += sum(row["n"] for metric in report["metrics"] for row in metric["variants"])
+    total_assigned = assigned.codes.get("201", 0) + service_assigned
+    return len(keys) + total_assigned + held, (
+        f"experiments {created.summary()}; API assignments {assigned.summary()}; "
+        f"joining events {joined.summary()}; {service_assigned:,} service assignments; "
+        f"{observations:,} service observations -> {held:,} held; past the budget: "
+        f"{refused.summary()}; usage {service.usage(TENANT)[1] / MiB:.1f} MiB"
+    )
+
+
+def subject_id(n: int) -> str:
+    """A distinct 200-character subject id (the longest the API takes)."""
+    return f"{n:08d}-" + secrets.token_urlsafe(150)[:191]
+
+
 STORES: list[tuple[str, int, Callable[[Api], tuple[int, str]]]] = [
+    # First: its joining events need room in the outcomes store (full of live keys later).
+    ("experiments", settings.OUTCOMES_MAX_EXPERIMENT_BYTES_PER_TENANT, fill_experiments),
     ("outcomes", settings.OUTCOMES_MAX_BYTES_PER_TENANT, fill_outcomes),
     ("traces", OPS_BYTES, fill_traces),
     ("budgets", OPS_BYTES, fill_budgets),
@@ -431,6 +536,7 @@ STORES: list[tuple[str, int, Callable[[Api], tuple[int, str]]]] = [
 
 CREATE_PATHS = (
     "/v1/outcomes/events",
+    "/v1/outcomes/experiments",
     "/v1/traces/",
     "/v1/autonomy/budgets/",
     "/v1/improvements/intakes/",

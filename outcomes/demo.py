@@ -1,16 +1,27 @@
-"""Demo data for the outcomes app: 14 days of events per tenant with visible trends.
+"""Demo data for the outcomes app: 14 days of events per tenant with visible trends, and
+one experiment per tenant that those events join.
 
 `seed_demo()` fills the outcomes service through its public `record_event`, only when
 the service holds no event yet (so calling it twice is harmless). Deterministic: the
 same seed draws the same values every time. Takes a few tens of milliseconds.
+
+Each tenant's `support-prompt-v2` experiment (contract §8) compares two prompt packs,
+control and candidate at 50/50: every agent run of the demo is a subject, assigned
+through `ExperimentService.assign`, and its four metric events carry
+`metadata.experiment`/`metadata.subject_id`, so they join it as they are recorded. A
+candidate run gets its tenant's `CANDIDATE_EFFECTS` on top of the drawn value (the draws
+themselves are the same as without the experiment, so the trends are unchanged in kind).
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 
 from .domain import MetricType
+from .experiments import get_experiment_service
+from .experiments_store import ExperimentExists
 from .services import OutcomesService, get_outcomes_service
 
 DAYS = 14
@@ -54,6 +65,14 @@ PROFILES: dict[str, dict[str, dict]] = {
     },
 }
 
+EXPERIMENT_KEY = "support-prompt-v2"
+EXPERIMENT_VARIANTS = (("control", 1.0), ("candidate", 1.0))
+# What the candidate prompt pack does, per tenant: metric -> (added, multiplied by).
+CANDIDATE_EFFECTS: dict[str, dict[str, tuple[float, float]]] = {
+    "acme": {"quality_score": (0.05, 1.0), "cost_usd": (0.0, 1.15)},  # better, but dearer
+    "globex": {"latency_ms": (0.0, 0.8), "success_rate": (0.02, 1.0)},  # faster, as good
+}
+
 NOISE = {"success_rate": 0.04, "quality_score": 0.03, "latency_ms": 0.08, "cost_usd": 0.06}
 BOUNDED = {"success_rate", "quality_score"}  # rates and scores stay within 0..1
 
@@ -65,6 +84,25 @@ def _value(metric: str, start: float, end: float, progress: float, rng: random.R
     return round(max(0.0, base * (1 + rng.uniform(-NOISE[metric], NOISE[metric]))), 4)
 
 
+def _with_effect(tenant: str, metric: str, value: float) -> float:
+    added, factor = CANDIDATE_EFFECTS[tenant].get(metric, (0.0, 1.0))
+    shifted = value * factor + added
+    return round(min(1.0, shifted), 3) if metric in BOUNDED else round(shifted, 4)
+
+
+def seed_experiments() -> None:
+    """Each demo tenant's experiment (kept if it exists already)."""
+    experiments = get_experiment_service()
+    for tenant in PROFILES:
+        with contextlib.suppress(ExperimentExists):
+            experiments.create_experiment(
+                tenant_id=tenant,
+                key=EXPERIMENT_KEY,
+                variants=EXPERIMENT_VARIANTS,
+                description="Support prompt pack v2 (candidate) against v1 (control), 50/50.",
+            )
+
+
 def seed_demo(service: OutcomesService | None = None, *, now: datetime | None = None) -> int:
     """Record the demo events; returns how many (0 when the service already had events)."""
     service = service or get_outcomes_service()
@@ -72,6 +110,8 @@ def seed_demo(service: OutcomesService | None = None, *, now: datetime | None = 
         return 0
     now = now or datetime.now(UTC)
     rng = random.Random(33)
+    seed_experiments()
+    experiments = get_experiment_service()
     recorded = 0
     total_runs = DAYS * RUNS_PER_DAY
     for tenant, domains in PROFILES.items():
@@ -81,16 +121,28 @@ def seed_demo(service: OutcomesService | None = None, *, now: datetime | None = 
                 at = now - timedelta(days=DAYS) + timedelta(hours=run * 24 / RUNS_PER_DAY + 1)
                 at += timedelta(minutes=rng.randint(0, 50))
                 event_type = "agent_run"
+                subject = f"{domain}-run-{run:02d}"  # each run is one subject of the experiment
+                assignment, _ = experiments.assign(
+                    tenant_id=tenant, key=EXPERIMENT_KEY, subject_id=subject
+                )
                 for metric in ("success_rate", "quality_score", "latency_ms", "cost_usd"):
                     start, end = profile[metric]
+                    value = _value(metric, start, end, progress, rng)
+                    if assignment.variant == "candidate":
+                        value = _with_effect(tenant, metric, value)
                     service.record_event(
                         tenant_id=tenant,
                         domain=domain,
                         event_type=event_type,
                         metric_type=MetricType(metric),
-                        value=_value(metric, start, end, progress, rng),
+                        value=value,
                         occurred_at=at,
-                        metadata={"run": run, "source": "demo"},
+                        metadata={
+                            "run": run,
+                            "source": "demo",
+                            "experiment": EXPERIMENT_KEY,
+                            "subject_id": subject,
+                        },
                     )
                     recorded += 1
                 # Failures: more of a class the larger its weight, spread over the days.

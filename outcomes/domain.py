@@ -240,3 +240,83 @@ class HealthStatus(BaseModel):
         if self.status == "ok":
             data.pop("hours_since_last_event", None)
         return data
+
+
+# --- experiments (contract §8) ------------------------------------------------------------
+
+
+class Verdict(StrEnum):
+    """How a variant compares with the control, direction-aware (lower latency/cost is better)."""
+
+    BETTER = "better"
+    WORSE = "worse"
+    INCONCLUSIVE = "inconclusive"
+
+
+# A verdict needs p below this and at least this many samples on each side.
+SIGNIFICANCE_LEVEL = 0.05
+MIN_SAMPLES_FOR_VERDICT = 30
+CONFIDENCE = 0.95
+
+
+class ExperimentVariant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    weight: float
+
+
+class Experiment(BaseModel):
+    """An A/B(/n) experiment of a tenant: variants with weights, the metrics it compares."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    tenant_id: str
+    variants: list[ExperimentVariant]
+    metric_types: list[MetricType]
+    description: str = ""
+    created_at: datetime
+
+
+class Assignment(BaseModel):
+    """The variant a subject was assigned in an experiment (sticky: it never changes)."""
+
+    experiment: str
+    subject_id: str
+    variant: str
+
+
+class VariantStats(BaseModel):
+    """One variant's sample of one metric: mean, sample stddev and 95 % t-interval."""
+
+    variant: str
+    n: int
+    mean: Figure | None  # None: no sample
+    stddev: Figure | None  # None: fewer than 2 samples
+    ci95_low: Figure | None
+    ci95_high: Figure | None
+
+
+class VariantComparison(BaseModel):
+    """A variant against the control: Welch's t-test and a direction-aware verdict."""
+
+    variant: str
+    against: str
+    difference: Figure | None  # mean(variant) - mean(control); None when either has no sample
+    relative_lift: Figure | None  # difference / |mean(control)|; None when that mean is 0
+    p_value: Figure | None  # None when the test cannot be computed
+    verdict: Verdict
+
+
+class MetricReport(BaseModel):
+    metric_type: MetricType
+    variants: list[VariantStats]
+    comparisons: list[VariantComparison]
+
+
+class ExperimentReport(BaseModel):
+    experiment: str
+    since: datetime | None
+    until: datetime | None
+    metrics: list[MetricReport]

@@ -35,6 +35,7 @@ from django.core.signals import setting_changed
 
 from agent33_core.clock import new_id, utc_now
 from agent33_core.errors import DomainError
+from agent33_core.metrics import count_ingested_event
 from agent33_core.registry import services
 
 from .domain import (
@@ -51,6 +52,7 @@ from .domain import (
     roi_report,
     week_over_week,
 )
+from .experiments import observe_event
 from .index import time_key
 from .store import EventCaps, EventStore, make_event_store
 
@@ -171,6 +173,10 @@ class OutcomesService:
         stored, created = self._store.insert(
             event, caps=self.caps, now=now, idempotency_key=idempotency_key
         )
+        if created:  # an idempotent replay recorded nothing
+            count_ingested_event(stored.metric_type.value)
+            if "experiment" in stored.metadata:  # contract §8: the event joins an experiment
+                observe_event(stored)
         return RecordedEvent(event=stored, created=created)
 
     # --- reads ----------------------------------------------------------------------

@@ -10,6 +10,8 @@ reads and writes only its own; an operator reads every tenant, or one with `?ten
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, status
 from rest_framework.decorators import action
@@ -20,12 +22,22 @@ from agent33_core.fields import TenantQuerySerializer
 from agent33_core.views import KitViewSet
 
 from .domain import MetricType
+from .experiments import get_experiment_service, is_key, is_subject
+from .experiments_store import ExperimentNotFound
 from .serializers import (
     IDEMPOTENCY_HEADER,
     IDEMPOTENCY_KEY_MAX_LENGTH,
+    AssignmentInputSerializer,
+    AssignmentSerializer,
     DashboardQuerySerializer,
     DashboardSerializer,
     EventListQuerySerializer,
+    ExperimentInputSerializer,
+    ExperimentListQuerySerializer,
+    ExperimentReadQuerySerializer,
+    ExperimentReportQuerySerializer,
+    ExperimentReportSerializer,
+    ExperimentSerializer,
     IdempotencyKeySerializer,
     OutcomeEventInputSerializer,
     OutcomeEventSerializer,
@@ -235,3 +247,186 @@ class OutcomeInsightViewSet(KitViewSet):
     )
     def health(self, request: Request) -> Response:
         return Response(get_outcomes_service().health())
+
+
+KEY_PARAMETER = OpenApiParameter(
+    "key",
+    location=OpenApiParameter.PATH,
+    type={"type": "string", "minLength": 1, "maxLength": 200},
+    description="The experiment's key (unknown, malformed or another tenant's: 404).",
+)
+SUBJECT_PARAMETER = OpenApiParameter(
+    "subject_id",
+    location=OpenApiParameter.PATH,
+    type={"type": "string", "minLength": 1, "maxLength": 200},
+    description="The subject (no assignment yet, or malformed: 404).",
+)
+_NO_EXPERIMENT = "No such experiment."
+
+
+class ExperimentViewSet(KitViewSet):
+    """`/v1/outcomes/experiments`: experiments, sticky assignments, the report (contract §8).
+
+    A key names an experiment within a tenant: a tenant reaches only its own; an operator
+    lists every tenant's and reaches one tenant's keys with `?tenant_id=` (default its own).
+    """
+
+    scope_map = {
+        "list": READ,
+        "create": WRITE,
+        "retrieve": READ,
+        "assign": WRITE,
+        "assignment": READ,
+        "report": READ,
+    }
+    lookup_field = "key"
+    lookup_value_regex = "[^/]+"  # any text reaches the view; a malformed key is a 404
+
+    def _keyed_tenant(
+        self, serializer_class: type = ExperimentReadQuerySerializer
+    ) -> tuple[str, dict[str, Any]]:
+        """The tenant whose key a read names (an operator's own "" unless it narrows)."""
+        query = self.query(serializer_class)
+        return self.reading_tenant(query) or "", query
+
+    @staticmethod
+    def _checked_key(key: str) -> str:
+        if not is_key(key):
+            raise ExperimentNotFound(_NO_EXPERIMENT)
+        return key
+
+    @extend_schema(
+        operation_id="outcomes_experiments_create",
+        tags=TAGS,
+        summary="Create an experiment",
+        description="Stamped with the caller's tenant. 2-10 variants with distinct names and "
+        "weights > 0 (the first is the control); `metric_types` the numeric metrics it "
+        "compares (default all four). A key the tenant already has is a 409 "
+        "`already_exists`; past OUTCOMES_MAX_EXPERIMENTS_PER_TENANT or the tenant's "
+        "experiment byte budget a 429.",
+        request=ExperimentInputSerializer,
+        responses={
+            201: ExperimentSerializer,
+            409: OpenApiResponse(
+                description="`already_exists`: the tenant has an experiment with this key."
+            ),
+            429: OpenApiResponse(
+                description="`quota_exceeded`: the tenant holds its cap of experiments, or its "
+                "experiment byte budget is full."
+            ),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        data = self.body(ExperimentInputSerializer)
+        experiment = get_experiment_service().create_experiment(
+            tenant_id=self.writing_tenant(),
+            key=data["key"],
+            variants=[(variant["name"], variant["weight"]) for variant in data["variants"]],
+            metric_types=[MetricType(m) for m in data.get("metric_types") or ()],
+            description=data["description"],
+        )
+        return Response(experiment, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="outcomes_experiments_list",
+        tags=TAGS,
+        summary="List experiments, newest first",
+        description="`limit` 1-1000, default 50. Operators see every tenant's, or one "
+        "tenant's with `tenant_id`.",
+        parameters=[ExperimentListQuerySerializer],
+        responses=ExperimentSerializer(many=True),
+    )
+    def list(self, request: Request) -> Response:
+        query = self.query(ExperimentListQuerySerializer)
+        experiments = get_experiment_service().list_experiments(
+            tenant_id=self.reading_tenant(query), limit=query["limit"]
+        )
+        return Response(experiments)
+
+    @extend_schema(
+        operation_id="outcomes_experiments_retrieve",
+        tags=TAGS,
+        summary="One experiment",
+        parameters=[KEY_PARAMETER, ExperimentReadQuerySerializer],
+        responses=ExperimentSerializer,
+    )
+    def retrieve(self, request: Request, key: str) -> Response:
+        tenant, _ = self._keyed_tenant()
+        experiment = get_experiment_service().get_experiment(
+            tenant_id=tenant, key=self._checked_key(key)
+        )
+        return Response(experiment)
+
+    @extend_schema(
+        operation_id="outcomes_experiments_assign",
+        tags=TAGS,
+        summary="Assign a subject to a variant (sticky)",
+        description="Deterministic: sha256 of the key and the subject against the cumulative "
+        "weights. The first call stores the assignment (201); every later call, from any "
+        "process, returns the same body (200). Past OUTCOMES_MAX_ASSIGNMENTS_PER_EXPERIMENT "
+        "or the tenant's experiment byte budget, a new subject is a 429.",
+        parameters=[KEY_PARAMETER],
+        request=AssignmentInputSerializer,
+        responses={
+            201: AssignmentSerializer,
+            200: OpenApiResponse(AssignmentSerializer, description="Already assigned."),
+            429: OpenApiResponse(
+                description="`quota_exceeded`: the experiment holds its cap of assignments, "
+                "or the tenant's experiment byte budget is full."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="assignments")
+    def assign(self, request: Request, key: str) -> Response:
+        data = self.body(AssignmentInputSerializer)
+        assignment, created = get_experiment_service().assign(
+            tenant_id=self.writing_tenant(),
+            key=self._checked_key(key),
+            subject_id=data["subject_id"],
+        )
+        return Response(
+            assignment, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        operation_id="outcomes_experiments_assignment_retrieve",
+        tags=TAGS,
+        summary="A subject's assignment",
+        parameters=[KEY_PARAMETER, SUBJECT_PARAMETER, ExperimentReadQuerySerializer],
+        responses=AssignmentSerializer,
+    )
+    @action(detail=True, methods=["get"], url_path=r"assignments/(?P<subject_id>[^/]+)")
+    def assignment(self, request: Request, key: str, subject_id: str) -> Response:
+        tenant, _ = self._keyed_tenant()
+        key = self._checked_key(key)
+        if not is_subject(subject_id):
+            raise ExperimentNotFound("This subject has no assignment in this experiment.")
+        found = get_experiment_service().get_assignment(
+            tenant_id=tenant, key=key, subject_id=subject_id
+        )
+        return Response(found)
+
+    @extend_schema(
+        operation_id="outcomes_experiments_report_retrieve",
+        tags=TAGS,
+        summary="Compare the variants: per metric, stats and Welch's t-test against the control",
+        description="Observations are the values of events that joined the experiment "
+        "(`metadata.experiment` = key, `metadata.subject_id`), each counted for the "
+        "subject's stored variant, with occurred_at within `since`..`until` (inclusive). "
+        "Per variant n, mean, sample stddev and a 95 % t-interval; each non-first variant "
+        "against the first: difference, relative lift, Welch's p-value and a verdict "
+        "(better/worse when p < 0.05 and both n >= 30, lower is better for latency_ms and "
+        "cost_usd; else inconclusive).",
+        parameters=[KEY_PARAMETER, ExperimentReportQuerySerializer],
+        responses=ExperimentReportSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def report(self, request: Request, key: str) -> Response:
+        tenant, query = self._keyed_tenant(ExperimentReportQuerySerializer)
+        report = get_experiment_service().report(
+            tenant_id=tenant,
+            key=self._checked_key(key),
+            since=query.get("since"),
+            until=query.get("until"),
+        )
+        return Response(report)

@@ -224,3 +224,122 @@ def time_chart(
         parts.append(mark_safe("</g>"))
     parts.append(mark_safe("</svg>"))
     return mark_safe("".join(parts))
+
+
+# --- interval charts: variants side by side, a mean and its 95 % interval each ---------------
+
+INTERVAL_COLUMN = 90.0
+VERDICT_COLOURS = {"better": "#2e7d32", "worse": "#c62828", "inconclusive": "#607d8b"}
+CONTROL_COLOUR = "#417690"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One variant's column: its mean, 95 % interval (None when unknown), n and colour."""
+
+    label: str
+    n: int
+    mean: float | None
+    low: float | None
+    high: float | None
+    colour: str = CONTROL_COLOUR
+
+
+def interval_chart(
+    intervals: Sequence[Interval], *, title: str, plot_height: int = 160
+) -> SafeString:
+    """An SVG with one column per variant: a dot at the mean and a whisker from the low to
+    the high end of its interval, on one value scale; the variant's name and n below.
+    A variant without data keeps its column, with "no data" in place of the dot."""
+    values = _finite([v for i in intervals for v in (i.mean, i.low, i.high) if v is not None])
+    low, high = (min(values), max(values)) if values else (0.0, 0.0)
+    width = LABEL_WIDTH + PADDING * 2 + INTERVAL_COLUMN * max(1, len(intervals))
+    height = plot_height + 2 * LEGEND_ROW + 4
+    top, bottom = PADDING, plot_height - PADDING
+
+    def y_of(value: float) -> float:
+        if high == low:
+            return (top + bottom) / 2
+        return top + (bottom - top) * (high - value) / (high - low)
+
+    parts = [
+        format_html(
+            '<svg class="console-chart interval-chart" xmlns="http://www.w3.org/2000/svg" '
+            'role="img" width="{w}" height="{h}" viewBox="0 0 {w} {h}" aria-label="{title}">'
+            "<title>{title}</title>"
+            '<rect x="{left}" y="0" width="{plot_w}" height="{ph}" fill="none" stroke="#ccc"/>'
+            '<text class="y-label" x="2" y="{top_y}" font-size="10" fill="#666">{high}</text>'
+            '<text class="y-label" x="2" y="{bottom_y}" font-size="10" fill="#666">{low}</text>',
+            w=f"{width:g}",
+            h=f"{height:g}",
+            title=title,
+            left=LABEL_WIDTH,
+            plot_w=f"{width - LABEL_WIDTH:g}",
+            ph=plot_height,
+            top_y=PADDING + 4,
+            bottom_y=plot_height - PADDING + 2,
+            high=_label(high),
+            low=_label(low),
+        )
+    ]
+    for index, interval in enumerate(intervals):
+        x = LABEL_WIDTH + PADDING + INTERVAL_COLUMN * (index + 0.5)
+        parts.append(
+            format_html('<g class="variant" data-variant="{label}">', label=interval.label)
+        )
+        if interval.low is not None and interval.high is not None:
+            y_low, y_high = y_of(interval.low), y_of(interval.high)
+            parts.append(
+                format_html(
+                    '<line class="ci95" x1="{x}" x2="{x}" y1="{y1}" y2="{y2}" stroke="{c}" '
+                    'stroke-width="2"/>'
+                    '<line x1="{xl}" x2="{xr}" y1="{y1}" y2="{y1}" stroke="{c}" stroke-width="2"/>'
+                    '<line x1="{xl}" x2="{xr}" y1="{y2}" y2="{y2}" stroke="{c}" stroke-width="2"/>',
+                    x=f"{x:.1f}",
+                    xl=f"{x - 8:.1f}",
+                    xr=f"{x + 8:.1f}",
+                    y1=f"{y_low:.1f}",
+                    y2=f"{y_high:.1f}",
+                    c=interval.colour,
+                )
+            )
+        if interval.mean is not None:
+            parts.append(
+                format_html(
+                    '<circle class="mean" cx="{x}" cy="{y}" r="4" fill="{c}">'
+                    "<title>{label}: mean {mean}</title></circle>",
+                    x=f"{x:.1f}",
+                    y=f"{y_of(interval.mean):.1f}",
+                    c=interval.colour,
+                    label=interval.label,
+                    mean=_label(interval.mean),
+                )
+            )
+        else:
+            parts.append(
+                format_html(
+                    '<text x="{x}" y="{y}" font-size="10" fill="#999" text-anchor="middle">'
+                    "no data</text>",
+                    x=f"{x:.1f}",
+                    y=f"{(top + bottom) / 2:.1f}",
+                )
+            )
+        parts.append(
+            format_html(
+                '<text class="variant-label" x="{x}" y="{y1}" font-size="11" fill="#333" '
+                'text-anchor="middle">{label}</text>'
+                '<text class="variant-n" x="{x}" y="{y2}" font-size="10" fill="#666" '
+                'text-anchor="middle">n={n}</text></g>',
+                x=f"{x:.1f}",
+                y1=f"{plot_height + 12:.1f}",
+                y2=f"{plot_height + 12 + LEGEND_ROW:.1f}",
+                label=_short(interval.label),
+                n=interval.n,
+            )
+        )
+    parts.append(mark_safe("</svg>"))
+    return mark_safe("".join(parts))
+
+
+def _short(label: str, limit: int = 14) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"

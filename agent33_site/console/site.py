@@ -25,6 +25,7 @@ CONSOLE_PAGES: tuple[tuple[str, str, str], ...] = (
     ("console:hub", "Operations hub", "operationshub"),
     ("console:multimodal", "Multimodal requests", "multimodalrequests"),
     ("console:outcomes", "Outcomes", "outcomes"),
+    ("console:experiments", "Experiments", "experiments"),
 )
 
 

@@ -13,7 +13,7 @@ from django.urls import path
 
 from .access import scoped
 from .site import install_console
-from .views import hub, index, multimodal, outcomes
+from .views import experiments, hub, index, multimodal, outcomes
 
 install_console(admin.site)
 
@@ -64,4 +64,14 @@ urlpatterns = [
         name="multimodal_policy",
     ),
     path("outcomes/", page(outcomes.outcomes_dashboard, {"GET": "outcomes:read"}), name="outcomes"),
+    path(
+        "outcomes/experiments/",
+        page(experiments.experiment_list, {"GET": "outcomes:read"}),
+        name="experiments",
+    ),
+    path(
+        "outcomes/experiments/<str:key>/",
+        page(experiments.experiment_detail, {"GET": "outcomes:read"}),
+        name="experiment_detail",
+    ),
 ]

@@ -4,11 +4,13 @@ For every write endpoint, a battery of hostile bodies (lone surrogates in values
 depth, `1e999`, `10**400`, NUL, RTL overrides, 1 MB strings, deep objects) goes into every
 text and free-form field, as a tenant and as an operator. Each write must answer 2xx or a
 JSON 4xx; afterwards every list, detail, dashboard, hub view and console page renders (2xx)
-for the tenant, another tenant and the operator.
+for the tenant, another tenant and the operator. Every read that takes a query or a path
+key (the experiments', contract §8) is sent hostile texts there too: a JSON 4xx, never a 5xx.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils.http import urlencode
 from rest_framework.test import APIClient
 
 from tests.conftest import bearer_client
@@ -64,7 +67,11 @@ ALL_SCOPES = [
 
 @dataclass(frozen=True)
 class WriteEndpoint:
-    """One write: its method, a path (maybe needing a record id), a valid body, the fields."""
+    """One write: its method, a path (maybe needing a record id), a valid body, the fields.
+
+    A field may be a dotted path into the body (`variants.0.name`); `{id}` in the path or
+    the body is the fresh record's id, `{n}` in the body a number new to every request.
+    """
 
     name: str
     method: str
@@ -88,7 +95,12 @@ COLLECTIONS = {
         "/v1/multimodal/requests/",
         {"modality": "text_to_speech", "input_text": "hello", "execute_now": False},
     ),
+    "experiments": (  # named by its key, not an id
+        "/v1/outcomes/experiments",
+        {"key": "exp-{n}", "variants": [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}]},
+    ),
 }
+_FRESH = itertools.count()
 
 WRITES = [
     WriteEndpoint(
@@ -105,6 +117,46 @@ WRITES = [
         {"domain": "d", "event_type": "e", "metric_type": "success_rate", "value": 1.0},
         ("metadata", "domain"),
         headers={"HTTP_IDEMPOTENCY_KEY": "hostile-key"},
+    ),
+    WriteEndpoint(
+        "experiment",
+        "post",
+        "/v1/outcomes/experiments",
+        {
+            "key": "hostile-{n}",
+            "variants": [{"name": "control", "weight": 1}, {"name": "candidate", "weight": 1}],
+            "description": "d",
+        },
+        (
+            "key",
+            "variants",
+            "variants.0.name",
+            "variants.1.weight",
+            "metric_types",
+            "description",
+        ),
+    ),
+    WriteEndpoint(
+        "experiment_assignment",
+        "post",
+        "/v1/outcomes/experiments/{id}/assignments",
+        {"subject_id": "user-{n}"},
+        ("subject_id",),
+        needs="experiments",
+    ),
+    WriteEndpoint(
+        "experiment_joining_event",
+        "post",
+        "/v1/outcomes/events",
+        {
+            "domain": "d",
+            "event_type": "e",
+            "metric_type": "latency_ms",
+            "value": 1.0,
+            "metadata": {"experiment": "{id}", "subject_id": "user-{n}"},
+        },
+        ("metadata.experiment", "metadata.subject_id", "value", "occurred_at"),
+        needs="experiments",
     ),
     WriteEndpoint(
         "roi",
@@ -240,9 +292,22 @@ WRITES = [
 
 
 def raw_body(body: dict, field_name: str, hostile_json: str) -> str:
-    """`body` as JSON text with `field_name` set to raw JSON json.dumps cannot produce."""
-    text = json.dumps({**body, field_name: PLACEHOLDER})
+    """`body` as JSON text with `field_name` (maybe a dotted path into nested objects and
+    lists) set to raw JSON json.dumps cannot produce."""
+    body = json.loads(json.dumps(body))  # a copy to edit
+    *parents, leaf = field_name.split(".")
+    target = body
+    for part in parents:
+        target = target[int(part) if isinstance(target, list) else part]
+    target[int(leaf) if isinstance(target, list) else leaf] = PLACEHOLDER
+    text = json.dumps(body)
     return text.replace(json.dumps(PLACEHOLDER), hostile_json, 1)
+
+
+def filled(body: dict, record_id: str = "") -> dict:
+    """`body` with `{id}` set to `record_id` and `{n}` to a number new to this call."""
+    text = json.dumps(body).replace("{id}", record_id).replace("{n}", str(next(_FRESH)))
+    return json.loads(text)
 
 
 def operator() -> APIClient:
@@ -255,9 +320,10 @@ def tenant_client(tenant: str) -> APIClient:
 
 def fresh_record_id(client: APIClient, collection: str) -> str:
     url, body = COLLECTIONS[collection]
-    response = client.post(url, body, format="json")
+    response = client.post(url, filled(body), format="json")
     assert response.status_code == 201, response.content
-    return response.json()["id"]
+    created = response.json()
+    return created["key"] if collection == "experiments" else created["id"]
 
 
 def attack(endpoint: WriteEndpoint, client: APIClient) -> list[tuple[str, str, int]]:
@@ -265,15 +331,14 @@ def attack(endpoint: WriteEndpoint, client: APIClient) -> list[tuple[str, str, i
     seen = []
     for field_name in endpoint.fields:
         for value_name, hostile_json in HOSTILE_VALUES.items():
-            path = endpoint.path
-            if endpoint.needs:
-                path = path.replace("{id}", fresh_record_id(client, endpoint.needs))
+            record_id = fresh_record_id(client, endpoint.needs) if endpoint.needs else ""
+            path = endpoint.path.replace("{id}", record_id)
             headers = dict(endpoint.headers)
             if "HTTP_IDEMPOTENCY_KEY" in headers:
                 headers["HTTP_IDEMPOTENCY_KEY"] = f"key-{field_name}-{value_name}"
             response = getattr(client, endpoint.method)(
                 path,
-                data=raw_body(endpoint.body, field_name, hostile_json),
+                data=raw_body(filled(endpoint.body, record_id), field_name, hostile_json),
                 content_type="application/json",
                 **headers,
             )
@@ -312,6 +377,7 @@ LISTS = (
     "/v1/operations/hub?status=pending",
     "/v1/operations/hub?status=completed",
     "/v1/whoami",
+    "/v1/outcomes/experiments?limit=1000",
     *(f"/v1/outcomes/trends/{metric}" for metric in METRICS),
 )
 DETAIL_COLLECTIONS = {
@@ -339,6 +405,11 @@ def assert_api_reads_render(client: APIClient, who: str) -> list[str]:
             if list_url.startswith("/v1/multimodal") and record["result_id"]:
                 result = client.get(f"/v1/multimodal/requests/{record['id']}/result")
                 assert result.status_code == 200, (who, record["id"], result.content[:300])
+    for experiment in client.get("/v1/outcomes/experiments?limit=1000").json():
+        for url in experiment_urls(experiment):
+            response = client.get(url)
+            assert response.status_code == 200, (who, url, response.content[:300])
+            json.loads(response.content)
     roi = client.post(
         "/v1/outcomes/roi",
         {"domain": "d", "hours_saved_per_success": 1, "cost_per_hour_usd": 1},
@@ -349,6 +420,16 @@ def assert_api_reads_render(client: APIClient, who: str) -> list[str]:
         policy = client.get(f"/v1/multimodal/tenants/{tenant}/policy")
         assert policy.status_code in (200, 404), (who, policy.content[:300])
     return ids
+
+
+def experiment_urls(experiment: dict) -> list[str]:
+    """An experiment's detail and report, named by its tenant for an operator (a tenant's
+    own reads ignore `tenant_id`)."""
+    base = f"/v1/outcomes/experiments/{experiment['key']}"
+    query = (
+        f"?{urlencode({'tenant_id': experiment['tenant_id']})}" if experiment["tenant_id"] else ""
+    )
+    return [f"{base}{query}", f"{base}/report{query}"]
 
 
 def assert_console_pages_render(ids: list[str]) -> None:
@@ -365,8 +446,12 @@ def assert_console_pages_render(ids: list[str]) -> None:
         f"/admin/console/multimodal/policies/{TENANT}/",
         "/admin/console/outcomes/",
         f"/admin/console/outcomes/?tenant={TENANT}",
+        "/admin/console/outcomes/experiments/",
         "/admin/",
     ]
+    for experiment in operator().get("/v1/outcomes/experiments?limit=1000").json():
+        query = urlencode({"tenant": experiment["tenant_id"]})
+        pages.append(f"/admin/console/outcomes/experiments/{experiment['key']}/?{query}")
     pages += [f"/admin/console/hub/{i}/" for i in ids]
     pages += [f"/admin/console/multimodal/requests/{i}/" for i in ids if i.startswith("mmreq-")]
     for page in pages:
@@ -419,3 +504,66 @@ def test_battery_values_are_what_they_claim():
     assert json.loads(HOSTILE_VALUES["nul"]) == "a\x00b"
     assert list(json.loads(HOSTILE_VALUES["surrogate_key"])) == ["\ud800"]
     assert len(json.loads(HOSTILE_VALUES["megabyte_string"])) == 1 << 20
+
+
+# --- hostile queries and path keys of the reads that take them --------------------------
+
+# Raw URL text (already percent-encoded where it must be): what a query or path can carry.
+HOSTILE_URL_TEXTS: dict[str, str] = {
+    "lone_surrogate_utf8": "%ED%A0%80",
+    "invalid_utf8": "%FF%FE",
+    "nul": "a%00b",
+    "rtl_override": "%E2%80%AEevil",
+    "overflow_float": "1e999",
+    "huge_integer": "9" * 400,
+    "negative": "-1",
+    "empty": "",
+    "bad_date": "2026-13-45T99:99:99",
+    "far_date": "99999-01-01T00:00:00Z",
+    "dots": "..",
+    "encoded_slash": "%2F",
+    "json_object": "%7B%22a%22%3A1%7D",
+    "long": "x" * 100_000,
+}
+EXPERIMENT_READS = (
+    "/v1/outcomes/experiments?limit={}",
+    "/v1/outcomes/experiments?tenant_id={}",
+    "/v1/outcomes/experiments/{}",
+    "/v1/outcomes/experiments/{}/report",
+    "/v1/outcomes/experiments/{}/assignments/user-1",
+    "/v1/outcomes/experiments/checkout?tenant_id={}",
+    "/v1/outcomes/experiments/checkout/report?since={}",
+    "/v1/outcomes/experiments/checkout/report?until={}",
+    "/v1/outcomes/experiments/checkout/report?since=2026-01-01T00:00:00Z&until={}",
+    "/v1/outcomes/experiments/checkout/assignments/{}",
+)
+
+
+@pytest.mark.django_db
+def test_hostile_queries_and_path_keys_of_experiment_reads_are_json_4xx_at_worst():
+    statuses: dict[tuple[str, str], set[int]] = {}
+    for client in (tenant_client(TENANT), operator()):
+        experiment = {"key": "checkout", "variants": COLLECTIONS["experiments"][1]["variants"]}
+        assert client.post("/v1/outcomes/experiments", experiment, format="json").status_code == 201
+        assignment = {"subject_id": "user-1"}
+        path = "/v1/outcomes/experiments/checkout/assignments"
+        assert client.post(path, assignment, format="json").status_code == 201
+        for template in EXPERIMENT_READS:
+            for value_name, text in HOSTILE_URL_TEXTS.items():
+                response = client.get(template.format(text))
+                assert response.status_code < 500, (template, value_name, response.content[:300])
+                assert response["Content-Type"].startswith("application/json"), (
+                    template,
+                    value_name,
+                )
+                body = response.json()
+                if response.status_code >= 400:
+                    assert set(body) >= {"detail", "code"}, (template, value_name, body)
+                    body["detail"].encode("utf-8")  # never echoes undecodable text
+                statuses.setdefault((template, value_name), set()).add(response.status_code)
+    # The texts really reached validation: refused where they are malformed.
+    assert statuses["/v1/outcomes/experiments?limit={}", "overflow_float"] == {400}
+    assert statuses["/v1/outcomes/experiments/checkout/report?since={}", "bad_date"] == {400}
+    assert statuses["/v1/outcomes/experiments/{}", "dots"] == {404}
+    assert statuses["/v1/outcomes/experiments/{}/report", "lone_surrogate_utf8"] == {404}
+    assert statuses["/v1/outcomes/experiments/checkout/assignments/{}", "nul"] == {404}

@@ -183,3 +183,48 @@ def test_every_read_and_write_matches_its_documented_response(openapi, operator)
         schema = documented_response(openapi, "post", url, status)
         problems += disagreements(openapi, schema, response.json(), f"POST {url}")
     assert problems == []
+
+
+def test_every_experiment_read_and_write_matches_its_documented_response(openapi, operator):
+    client = operator
+    writes = [
+        (
+            "/v1/outcomes/experiments",
+            {
+                "key": "agreement",
+                "variants": [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}],
+                "metric_types": ["success_rate", "cost_usd"],
+            },
+            201,
+        ),
+        ("/v1/outcomes/experiments/agreement/assignments", {"subject_id": "s-1"}, 201),
+        ("/v1/outcomes/experiments/agreement/assignments", {"subject_id": "s-1"}, 200),
+    ]
+    for index in range(6):
+        body = {
+            "domain": "d",
+            "event_type": "e",
+            "metric_type": "cost_usd",
+            "value": index,
+            "metadata": {"experiment": "agreement", "subject_id": f"s-{index}"},
+        }
+        writes.append(("/v1/outcomes/events", body, 201))
+    problems = []
+    for url, body, status in writes:
+        response = client.post(url, body, format="json")
+        assert response.status_code == status, (url, response.content[:200])
+        schema = documented_response(openapi, "post", url, status)
+        problems += disagreements(openapi, schema, response.json(), f"POST {url}")
+    reads = [
+        "/v1/outcomes/experiments",
+        "/v1/outcomes/experiments/agreement",
+        "/v1/outcomes/experiments/agreement/assignments/s-1",
+        "/v1/outcomes/experiments/agreement/report",
+        "/v1/outcomes/experiments/agreement/report?since=2020-01-01T00:00:00Z",
+    ]
+    for url in reads:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.content[:200])
+        schema = documented_response(openapi, "get", url, 200)
+        problems += disagreements(openapi, schema, response.json(), f"GET {url}")
+    assert problems == []

@@ -246,3 +246,77 @@ def test_operations_flow_feeds_a_trace_and_a_budget_reads_the_hub_and_pauses_the
     )
     assert refused.status_code == HTTPStatus.CONFLICT
     assert refused.parsed.code == "unsupported_action"
+
+
+def test_experiment_flow_creates_assigns_records_events_and_reads_the_report(sdk, client_for):
+    m = sdk.models
+    client = client_for(["outcomes:read", "outcomes:write"], tenant="acme")
+    created = sdk.call("outcomes", "outcomes_experiments_create").sync_detailed(
+        client=client,
+        body=m.ExperimentInputRequest(
+            key="prompt-pack-v2",
+            variants=[
+                m.ExperimentVariantInputRequest(name="v1", weight=1.0),
+                m.ExperimentVariantInputRequest(name="v2", weight=1.0),
+            ],
+            metric_types=[m.MetricType.LATENCY_MS],
+            description="Does the v2 prompt pack answer faster?",
+        ),
+    )
+    assert created.status_code == HTTPStatus.CREATED
+    experiment = created.parsed
+    assert isinstance(experiment, m.Experiment)
+    assert [v.name for v in experiment.variants] == ["v1", "v2"]
+    assert experiment.metric_types == [m.MetricType.LATENCY_MS]
+
+    assign = sdk.call("outcomes", "outcomes_experiments_assign")
+    variants: dict[str, list[str]] = {"v1": [], "v2": []}
+    subject = 0
+    while min(len(group) for group in variants.values()) < 30:
+        response = assign.sync_detailed(
+            "prompt-pack-v2", client=client, body=m.AssignmentInputRequest(subject_id=f"u{subject}")
+        )
+        assert response.status_code == HTTPStatus.CREATED
+        assert isinstance(response.parsed, m.Assignment)
+        variants[response.parsed.variant].append(response.parsed.subject_id)
+        subject += 1
+    again = assign.sync_detailed(
+        "prompt-pack-v2", client=client, body=m.AssignmentInputRequest(subject_id="u0")
+    )
+    assert again.status_code == HTTPStatus.OK
+    read = sdk.call("outcomes", "outcomes_experiments_assignment_retrieve").sync(
+        "prompt-pack-v2", "u0", client=client
+    )
+    assert read.variant == again.parsed.variant
+
+    record = sdk.call("outcomes", "outcomes_events_create")
+    for name, latency in (("v1", 300.0), ("v2", 200.0)):
+        for index, subject_id in enumerate(variants[name][:30]):
+            metadata = m.OutcomeEventInputRequestMetadata.from_dict(
+                {"experiment": "prompt-pack-v2", "subject_id": subject_id, "variant": "v1"}
+            )
+            event = record.sync(
+                client=client,
+                body=m.OutcomeEventInputRequest(
+                    domain="support",
+                    event_type="answer",
+                    metric_type=m.MetricType.LATENCY_MS,
+                    value=latency + index % 5,
+                    metadata=metadata,
+                ),
+            )
+            assert isinstance(event, m.OutcomeEvent)
+
+    report = sdk.call("outcomes", "outcomes_experiments_report_retrieve").sync(
+        "prompt-pack-v2", client=client
+    )
+    assert isinstance(report, m.ExperimentReport)
+    (latency,) = report.metrics
+    assert latency.metric_type is m.MetricType.LATENCY_MS
+    assert [(v.variant, v.n) for v in latency.variants] == [("v1", 30), ("v2", 30)]
+    assert latency.variants[0].mean == pytest.approx(302.0)
+    (comparison,) = latency.comparisons
+    assert (comparison.variant, comparison.against) == ("v2", "v1")
+    assert comparison.difference == pytest.approx(-100.0)
+    assert comparison.p_value < 0.05
+    assert comparison.verdict is m.ExperimentVerdict.BETTER

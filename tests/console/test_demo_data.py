@@ -13,8 +13,10 @@ from operations.sources.budgets.services import get_budgets_service
 from operations.sources.intakes.services import get_intakes_service
 from operations.sources.traces.services import get_traces_service
 from operations.sources.workflows.services import get_workflow_runs_service
+from outcomes.demo import EXPERIMENT_KEY
 from outcomes.demo import seed_demo as seed_outcomes
 from outcomes.domain import MetricType
+from outcomes.experiments import get_experiment_service
 from outcomes.services import get_outcomes_service
 
 
@@ -90,4 +92,7 @@ def test_outcomes_demo_has_fourteen_days_per_tenant_with_trends_and_failures():
     )
     assert (acme.direction, globex.direction) == ("improving", "declining")
     assert service.count_events(tenant_id="") == 14
+    for tenant in ("acme", "globex"):  # the demo experiment's page shows every variant
+        report = get_experiment_service().report(tenant_id=tenant, key=EXPERIMENT_KEY)
+        assert [[v.n > 0 for v in m.variants] for m in report.metrics] == [[True, True]] * 4
     assert seed_outcomes() == 0

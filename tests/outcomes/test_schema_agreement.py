@@ -11,7 +11,9 @@ from rest_framework.renderers import JSONRenderer
 
 from agent33_core.renderers import PydanticJSONRenderer
 from outcomes import serializers
-from outcomes.domain import MetricType
+from outcomes.domain import MetricType, OutcomeEvent
+from outcomes.experiments import ExperimentService
+from outcomes.experiments_store import MemoryExperimentStore
 from outcomes.services import OutcomesService
 
 NOW = datetime(2026, 6, 15, 12, 30, 15, 123456, tzinfo=UTC)
@@ -23,6 +25,15 @@ OPERATIONS = {
     ("/v1/outcomes/dashboard/", "get"): "outcomes_dashboard_retrieve",
     ("/v1/outcomes/roi/", "post"): "outcomes_roi_create",
     ("/v1/outcomes/health/", "get"): "outcomes_health_retrieve",
+    ("/v1/outcomes/experiments/", "post"): "outcomes_experiments_create",
+    ("/v1/outcomes/experiments/", "get"): "outcomes_experiments_list",
+    ("/v1/outcomes/experiments/{key}/", "get"): "outcomes_experiments_retrieve",
+    ("/v1/outcomes/experiments/{key}/assignments/", "post"): "outcomes_experiments_assign",
+    (
+        "/v1/outcomes/experiments/{key}/assignments/{subject_id}/",
+        "get",
+    ): "outcomes_experiments_assignment_retrieve",
+    ("/v1/outcomes/experiments/{key}/report/", "get"): "outcomes_experiments_report_retrieve",
 }
 
 
@@ -53,6 +64,15 @@ def test_metric_type_and_direction_are_named_enum_components(openapi):
     schemas = openapi["components"]["schemas"]
     assert sorted(schemas["MetricType"]["enum"]) == sorted(m.value for m in MetricType)
     assert sorted(schemas["TrendDirection"]["enum"]) == ["declining", "improving", "stable"]
+    assert sorted(schemas["ExperimentVerdict"]["enum"]) == ["better", "inconclusive", "worse"]
+
+
+def test_experiment_conflicts_and_caps_are_documented(openapi):
+    create = openapi["paths"]["/v1/outcomes/experiments/"]["post"]["responses"]
+    assert "already_exists" in create["409"]["description"]
+    assert "quota_exceeded" in create["429"]["description"]
+    assign = openapi["paths"]["/v1/outcomes/experiments/{key}/assignments/"]["post"]
+    assert {"200", "201", "404", "429"} <= set(assign["responses"])
 
 
 @pytest.fixture
@@ -92,9 +112,45 @@ def test_responses_are_exactly_what_the_output_serializers_describe(service):
         ),
         (serializers.OutcomeHealthSerializer, service.health()),
         (serializers.OutcomeHealthSerializer, OutcomesService().health()),
+        *experiment_cases(),
     ]
     renderer = PydanticJSONRenderer()
     for serializer_class, model in cases:
         as_served = json.loads(renderer.render(model))
         described = json.loads(JSONRenderer().render(serializer_class(model).data))
         assert described == as_served, serializer_class.__name__
+
+
+def experiment_cases() -> list[tuple[type, object]]:
+    """Each experiment answer: an empty report (nulls), a full one, n = 1, assignments."""
+    experiments = ExperimentService(store=MemoryExperimentStore(), clock=lambda: NOW)
+    experiment = experiments.create_experiment(
+        tenant_id="t",
+        key="pack-v2",
+        variants=[("control", 1.0), ("treatment", 2.5)],
+        metric_types=[MetricType.COST_USD, MetricType.LATENCY_MS],
+        description="two packs",
+    )
+    empty = experiments.report(tenant_id="t", key="pack-v2")
+    for index in range(40):
+        for metric, value in ((MetricType.COST_USD, 0.1 * index), (MetricType.LATENCY_MS, 1.0)):
+            experiments.observe(
+                OutcomeEvent(
+                    id=f"outcome-{index:012x}",
+                    tenant_id="t",
+                    domain="d",
+                    event_type="e",
+                    metric_type=metric,
+                    value=value,
+                    occurred_at=NOW - timedelta(minutes=index),
+                    metadata={"experiment": "pack-v2", "subject_id": f"s{index}"},
+                )
+            )
+    full = experiments.report(tenant_id="t", key="pack-v2", since=NOW - timedelta(days=1))
+    assignment, _ = experiments.assign(tenant_id="t", key="pack-v2", subject_id="s1")
+    return [
+        (serializers.ExperimentSerializer, experiment),
+        (serializers.ExperimentReportSerializer, empty),
+        (serializers.ExperimentReportSerializer, full),
+        (serializers.AssignmentSerializer, assignment),
+    ]
