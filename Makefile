@@ -10,7 +10,9 @@ export DJANGO_DEBUG ?= 1
 # `make run` serves through gunicorn, reloading on code changes: runserver answers a
 # keep-alive client ~44 ms late (Nagle against delayed ACKs). One process, since the
 # default state lives in that process's memory; threads serve requests side by side.
-DEV_SERVER_FLAGS := --workers 1 --threads 8 --reload --access-logfile - --no-control-socket
+# The worker class gives each live-stream subscriber a thread beside the 8 (manage.py serve).
+DEV_SERVER_FLAGS := --workers 1 --threads 8 --reload --no-control-socket \
+	--worker-class agent33_site.management.commands.serve.StreamingThreadWorker
 
 .PHONY: install browsers redis run serve test lint format bench sdk schema clean
 
@@ -67,7 +69,8 @@ redis:
 # a private Redis, and the cross-process tests (Redis only). The kit's store tests already
 # run on both backends in the first pass.
 REDIS_TESTS := tests/api tests/outcomes tests/operations tests/multimodal \
-	tests/platform/test_cross_process.py
+	tests/platform/test_cross_process.py tests/platform/test_metrics.py \
+	tests/platform/test_rate_limits.py tests/platform/test_request_ids.py
 test: install browsers redis
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure."; fi; \

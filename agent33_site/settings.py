@@ -324,6 +324,13 @@ OPERATIONS_MAX_CONTROL_HISTORY_PER_TENANT = env_int(
 OPERATIONS_MAX_CONTROL_HISTORY_BYTES_PER_TENANT = env_int(
     "OPERATIONS_MAX_CONTROL_HISTORY_BYTES_PER_TENANT", 4 * MiB
 )
+# The live stream (contract §7, operations/stream.py): events a resume can reach back, the
+# heartbeat, and the subscribers one server process holds (each holds one thread of
+# `manage.py serve`'s worker, which adds that many threads to AGENT33_THREADS).
+OPERATIONS_STREAM_BACKLOG = env_int("OPERATIONS_STREAM_BACKLOG", 10_000)
+OPERATIONS_STREAM_BACKLOG_BYTES = env_int("OPERATIONS_STREAM_BACKLOG_BYTES", 16 * MiB)
+OPERATIONS_STREAM_HEARTBEAT_SECONDS = env_int("OPERATIONS_STREAM_HEARTBEAT_SECONDS", 15)
+OPERATIONS_STREAM_MAX_SUBSCRIBERS = env_int("OPERATIONS_STREAM_MAX_SUBSCRIBERS", 512)
 
 MULTIMODAL_MAX_REQUESTS_PER_TENANT = env_int("MULTIMODAL_MAX_REQUESTS_PER_TENANT", 10_000)
 MULTIMODAL_MAX_BYTES_PER_TENANT = env_int("MULTIMODAL_MAX_BYTES_PER_TENANT", 64 * MiB)
@@ -348,18 +355,6 @@ MULTIMODAL_ADAPTERS = {
     ),
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "agent33_site.observability.json_logs.JSONFormatter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        "json": {"class": "logging.StreamHandler", "formatter": "json"},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # One JSON line per request (agent33_site/observability/middleware.py).
-    "loggers": {"agent33.requests": {"handlers": ["json"], "level": LOG_LEVEL, "propagate": False}},
-}
 # Per-principal rate limits: "" (off), "600/min", or "read=600/min,write=120/min"
 # (agent33_site/security/throttling.py); a value that cannot be read refuses to start.
 AGENT33_RATE_LIMITS = os.environ.get("AGENT33_RATE_LIMITS", "").strip()
@@ -391,3 +386,15 @@ else:
 AGENT33_METRICS_TOKEN = os.environ.get("AGENT33_METRICS_TOKEN", "")
 
 LOG_LEVEL = os.environ.get("DJANGO_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "agent33_site.observability.json_logs.JSONFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "json": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # One JSON line per request (agent33_site/observability/middleware.py).
+    "loggers": {"agent33.requests": {"handlers": ["json"], "level": LOG_LEVEL, "propagate": False}},
+}

@@ -27,6 +27,7 @@ from agent33_core.errors import InvalidTransition, QuotaExceeded
 from agent33_core.lifecycle import transition
 from agent33_core.registry import services
 from agent33_core.store import Page
+from operations import stream
 
 from . import policy as rules
 from .adapters.base import AdapterInput
@@ -214,6 +215,7 @@ class MultimodalService:
         except QuotaExceeded:
             self.stores.inputs.delete(request.id)
             raise self._no_room_for_request(tenant_id, request_size(stored)) from None
+        stream.publish(stream.CREATED, request)
         return request
 
     def get_request(self, *, tenant_id: str | None, request_id: str) -> MultimodalRequest:
@@ -324,6 +326,8 @@ class MultimodalService:
             return _moved(current, RequestState.FAILED, request={"error_message": WORKER_LOST})
 
         changed = self._requests.update(stored.id, tenant_id=stored.tenant_id, change=lose)
+        if changed is not None:
+            stream.publish_moved(changed[0].state, changed[1].state, changed[1].request)
         return stored if changed is None else changed[1]
 
     def _still(self, page: Page[StoredRequest], states: frozenset) -> Page[MultimodalRequest]:
@@ -346,6 +350,7 @@ class MultimodalService:
         changed = self._requests.update(request_id, tenant_id=tenant_id, change=change)
         if changed is None:
             raise RequestNotFound(f"Request {request_id} not found.")
+        stream.publish_moved(changed[0].state, changed[1].state, changed[1].request)
         return changed
 
     def _claim(self, tenant_id: str | None, request_id: str) -> StoredRequest:
@@ -402,6 +407,7 @@ class MultimodalService:
                 raise RequestNotFound(f"Request {request.id} not found.")
             return changed[1].request
         before, after = changed
+        stream.publish_moved(before.state, after.state, after.request)
         self.stores.results.delete(before.request.result_id)  # the previous run's
         self.stores.artifacts.delete(before.output_artifact_id)
         return after.request

@@ -29,6 +29,7 @@ from agent33_core.clock import utc_now
 from agent33_core.errors import NotFound, UnsupportedAction
 from agent33_core.registry import services
 
+from . import stream
 from .domain import ControlRecord, shown
 from .history import make_control_history
 from .registry import (
@@ -265,6 +266,7 @@ class OperationsHubService:
             )
             # A refused control raised above: it appends nothing.
             history = self._history.append(updated.tenant_id, process_id, record)
+            stream.publish(stream.CONTROL_APPLIED, updated, control=record)
         return self._detail(source, updated, tenant_id=tenant_id, history=history)
 
 

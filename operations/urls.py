@@ -7,6 +7,7 @@ from .sources.budgets.views import BudgetViewSet
 from .sources.intakes.views import IntakeViewSet
 from .sources.traces.views import TraceViewSet
 from .sources.workflows.views import WorkflowRunViewSet
+from .stream_views import OperationsStreamView
 from .views import HubView, ProcessViewSet
 
 router = SimpleRouter()
@@ -19,5 +20,6 @@ router.register("operations/processes", ProcessViewSet, basename="operations-pro
 
 urlpatterns = [
     re_path(r"^operations/hub/?$", HubView.as_view(), name="operations-hub"),
+    re_path(r"^operations/stream/?$", OperationsStreamView.as_view(), name="operations-stream"),
     *router.urls,
 ]

@@ -31,6 +31,7 @@ from agent33_core.lifecycle import transition
 from agent33_core.registry import ServiceHandle
 from agent33_core.sizing import block_bytes, model_bytes, value_bytes
 from agent33_core.store import Page, StoreSpec
+from operations import stream
 from operations.domain import shown
 from operations.registry import AppliedControl, ProcessEntry, ProcessPage, StepActivity
 from operations.stores import make_store
@@ -160,7 +161,9 @@ class LifecycleService(Generic[R]):
         }
         if self.initial_status is not None:
             defaults[self.status_field] = self.initial_status
-        return self._store.insert(self.record_model(**defaults, **fields))
+        record = self._store.insert(self.record_model(**defaults, **fields))
+        stream.publish(stream.CREATED, record)
+        return record
 
     def find(self, *, tenant_id: str | None, record_id: str) -> R | None:
         return self._store.get(record_id, tenant_id=tenant_id)
@@ -198,6 +201,7 @@ class LifecycleService(Generic[R]):
         result = self._store.update(record_id, tenant_id=tenant_id, change=change)
         if result is None:
             raise self._not_found(record_id)
+        stream.publish_moved(self.status_of(result[0]), self.status_of(result[1]), result[1])
         return result[1]
 
     def _not_found(self, record_id: str) -> NotFound:
@@ -258,6 +262,7 @@ class LifecycleService(Generic[R]):
         if result is None:
             raise self._not_found(record_id)
         before, after = result
+        stream.publish_moved(self.status_of(before), self.status_of(after), after)
         return str(self.status_of(before)), after
 
     # --- what the hub reads --------------------------------------------------------

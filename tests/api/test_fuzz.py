@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
@@ -31,6 +32,8 @@ CHECKS = [
     content_type_conformance,
 ]
 EXAMPLES_PER_OPERATION = 25
+STREAM_PATH = "/v1/operations/stream"
+STREAM_READ_SECONDS = 0.2
 
 # Records seeded before the run, by path prefix: a generated `{id}` is swapped for a real
 # one half of the time, so detail, transition and control endpoints get past their 404.
@@ -84,6 +87,8 @@ def operator_headers() -> dict[str, str]:
 def _seeded_services_and_a_reachable_database(django_db_setup, django_db_blocker, operator_headers):
     """Fresh in-memory services with one record per source; `/readyz` may query the test DB."""
     reset_all_services()
+    quick_heartbeat = override_settings(OPERATIONS_STREAM_HEARTBEAT_SECONDS=0.05)
+    quick_heartbeat.enable()
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=operator_headers["Authorization"])
     for prefix, (url, body) in SEED_REQUESTS.items():
@@ -93,6 +98,7 @@ def _seeded_services_and_a_reachable_database(django_db_setup, django_db_blocker
     with django_db_blocker.unblock():
         yield
     SEEDED_IDS.clear()
+    quick_heartbeat.disable()
     reset_all_services()
 
 
@@ -105,4 +111,6 @@ def _seeded_services_and_a_reachable_database(django_db_setup, django_db_blocker
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_operation_honours_its_schema(case, operator_headers):
-    case.call_and_validate(headers=operator_headers, checks=CHECKS)
+    # A stream never ends: read it for a moment (its heartbeats come every 0.05 s here).
+    timeout = STREAM_READ_SECONDS if case.operation.path.startswith(STREAM_PATH) else None
+    case.call_and_validate(headers=operator_headers, checks=CHECKS, timeout=timeout)

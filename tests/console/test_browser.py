@@ -288,3 +288,122 @@ def test_docs_and_console_pages_make_no_request_beyond_this_server(page, server)
     # The policy refused only what is not ours: none of the pages' own code or styles.
     assert all(not _is_local(url, server) for url in blocked)
     assert all("cdn.redoc.ly" in text for text in violations), violations
+
+
+def seed_experiment() -> str:
+    """acme's `prompt-pack-v2`: v2 answers faster (better), v3 slower (worse), success even."""
+    from outcomes.domain import MetricType
+    from outcomes.experiments import assign_variant, get_experiment_service
+    from outcomes.services import get_outcomes_service
+
+    key = "prompt-pack-v2"
+    get_experiment_service().create_experiment(
+        tenant_id="acme",
+        key=key,
+        variants=[("v1", 1.0), ("v2", 1.0), ("v3", 1.0)],
+        metric_types=[MetricType.LATENCY_MS, MetricType.SUCCESS_RATE],
+        description="Prompt pack v2 and v3 against v1",
+    )
+    latency = {0: 300.0, 1: 240.0, 2: 360.0}
+    seen = {0: 0, 1: 0, 2: 0}
+    subject = 0
+    while min(seen.values()) < 40:
+        subject_id = f"user-{subject}"
+        variant = assign_variant(key, subject_id, [1.0, 1.0, 1.0])
+        subject += 1
+        if seen[variant] >= 40:
+            continue
+        step = seen[variant]
+        seen[variant] += 1
+        for metric, value in (
+            (MetricType.LATENCY_MS, latency[variant] + 10 * (step % 7)),
+            (MetricType.SUCCESS_RATE, float(step % 4 != 0)),
+        ):
+            get_outcomes_service().record_event(
+                tenant_id="acme",
+                domain="support",
+                event_type="answer",
+                metric_type=metric,
+                value=value,
+                metadata={"experiment": key, "subject_id": subject_id},
+            )
+    return key
+
+
+def test_experiment_page_draws_intervals_side_by_side_with_coloured_verdicts(page, server):
+    key = seed_experiment()
+    page.goto(f"{server}/admin/console/outcomes/experiments/")
+    # The demo's experiment of each demo tenant, and this one.
+    rows = page.locator("#experiments tr.experiment-row")
+    assert rows.count() == 3
+    assert rows.filter(has_text=key).count() == 1
+    shot(page, "15-experiments-list")
+    page.get_by_role("link", name=key).click()
+    page.wait_for_url(f"**/admin/console/outcomes/experiments/{key}/?tenant=acme")
+    cards = page.locator("#experiment-metrics .experiment-card")
+    assert cards.count() == 2
+    latency = page.locator("#metric-latency_ms")
+    # One column per variant, in declared order, each with its mean and its 95 % whisker.
+    chart = latency.locator("svg.interval-chart")
+    assert [chart.locator("g.variant").nth(i).get_attribute("data-variant") for i in range(3)] == [
+        "v1",
+        "v2",
+        "v3",
+    ]
+    assert chart.locator("circle.mean").count() == 3
+    assert chart.locator("line.ci95").count() == 3
+    assert chart.locator("text.variant-n").all_text_contents() == ["n=40", "n=40", "n=40"]
+    assert latency.locator("td.variant-n").all_inner_texts() == ["40", "40", "40"]
+    verdicts = latency.locator(".console-badge.verdict")
+    assert verdicts.all_inner_texts() == ["better", "worse"]
+    colours = [
+        verdicts.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(2)
+    ]
+    assert colours == ["rgb(46, 125, 50)", "rgb(198, 40, 40)"]
+    # The chart colours each variant by its verdict (control in the neutral blue).
+    fills = [chart.locator("circle.mean").nth(i).get_attribute("fill") for i in range(3)]
+    assert fills == ["#417690", "#2e7d32", "#c62828"]
+    success = page.locator("#metric-success_rate .console-badge.verdict").all_inner_texts()
+    assert success == ["inconclusive", "inconclusive"]
+    shot(page, "16-experiment-report")
+
+
+def test_the_hub_page_follows_the_stream_without_reload(page, server, settings):
+    """A process created, and a control applied, through the API show on the open hub page."""
+    from tests.conftest import bearer_client
+
+    settings.OPERATIONS_STREAM_HEARTBEAT_SECONDS = 1  # the stream's thread ends soon after
+    page.goto(f"{server}/admin/console/hub/")
+    page.wait_for_selector("#hub-live[data-state=on]")  # the EventSource is open
+    page.evaluate("() => { window.notReloaded = true; }")
+    api = bearer_client(
+        ["workflows:read", "workflows:write", "workflows:execute"], tenant="acme", sub="live"
+    )
+
+    created = api.post("/v1/traces/", {"task_id": "live-on-the-page"}, format="json")
+    assert created.status_code == 201, created.content
+    trace_id = created.json()["id"]
+    row = page.locator(f"#hub-processes tr.process-row[data-process-id='{trace_id}']")
+    row.wait_for()
+    assert row.locator("td").nth(1).inner_text() == "trace"
+    assert row.locator("td").nth(2).inner_text().strip() == "running"
+    assert row.locator("td").nth(3).inner_text() == "live-on-the-page"
+    assert row.locator("td").nth(4).inner_text() == "acme"
+    assert (
+        page.locator("#hub-processes tr.process-row").first.get_attribute("data-process-id")
+        == trace_id
+    )  # newest first
+
+    budget = get_budgets_service().list(tenant_id="acme", status="active", limit=1)[0]
+    paused = api.post(
+        f"/v1/operations/processes/{budget.id}/control",
+        {"action": "pause", "reason": "watch it live"},
+        format="json",
+    )
+    assert (paused.status_code, paused.json()["status"]) == (200, "suspended")
+    page.wait_for_selector(
+        f"#hub-processes tr[data-process-id='{budget.id}'] td:nth-child(3) .console-badge.suspended"
+    )
+    assert page.evaluate("() => window.notReloaded") is True  # the same page, never reloaded
+    assert page.locator("#hub-live").get_attribute("data-state") == "on"
+    shot(page, "15-hub-following-the-stream")

@@ -13,11 +13,11 @@ import pytest
 
 from operations.registry import ProcessEntry, ProcessSource, register_source, registry
 from tests.operations.helpers import (
+    control,
     create_budget,
     create_intake,
     create_multimodal_request,
     create_run,
-    control,
     create_trace,
     hub,
 )

@@ -17,6 +17,7 @@ is enough, since it never uses the session's stores.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import random
@@ -530,6 +531,43 @@ def test_an_idempotency_race_across_servers_records_one_event(connect: Connect):
             assert api.get(f"/v1/outcomes/events?domain={domain}") == (200, [first])
 
 
+def test_an_experiment_assignment_race_across_servers_stores_one_variant(
+    cluster: Cluster, connect: Connect
+):
+    apis = [connect(server, "experiments") for server in ("A", "B")]
+    variants = [{"name": "control", "weight": 1}, {"name": "treatment", "weight": 3}]
+    experiment = created(
+        apis[0].post("/v1/outcomes/experiments", {"key": "race-exp", "variants": variants})
+    )
+    assert apis[1].get("/v1/outcomes/experiments/race-exp") == (200, experiment)
+    with scheduling_noise(cluster):
+        for race in range(3):
+            subject = f"subject-{race}"
+            path = "/v1/outcomes/experiments/race-exp/assignments"
+            calls = [partial(apis[i % 2].post, path, {"subject_id": subject}) for i in range(16)]
+            # An event of the same subject joins while the assignments race: it must count
+            # for the one stored variant, whichever call stores it.
+            event = {
+                **event_body("experiments"),
+                "metadata": {"experiment": "race-exp", "subject_id": subject},
+            }
+            calls.append(partial(apis[race % 2].post, "/v1/outcomes/events", event))
+            replies = run_together(calls)
+            assert replies[-1][0] == 201, replies[-1]
+            assigned = replies[:-1]
+            statuses = sorted(status for status, _ in assigned)
+            assert statuses in ([200] * 16, [200] * 15 + [201]), assigned
+            first = assigned[0][1]
+            assert all(body == first for _, body in assigned), assigned
+            for api in apis:
+                path = f"/v1/outcomes/experiments/race-exp/assignments/{subject}"
+                assert api.get(path) == (200, first)
+    status, report = apis[1].get("/v1/outcomes/experiments/race-exp/report")
+    assert status == 200, report
+    success = next(m for m in report["metrics"] if m["metric_type"] == "success_rate")
+    assert sum(row["n"] for row in success["variants"]) == 3
+
+
 def test_concurrent_controls_across_servers_give_one_consistent_history(
     cluster: Cluster, connect: Connect
 ):
@@ -696,3 +734,83 @@ def test_a_request_whose_server_is_killed_mid_run_ends_failed_worker_lost(
         f"reaped {waited:.1f} s after the kill although the servers run with "
         "MULTIMODAL_LEASE_GRACE_SECONDS=0: the setting is not read from the environment"
     )
+
+
+# --- the live operations stream (contract §7) -----------------------------------------------
+
+
+def _stream_events(
+    server: ServerProcess, tenant: str, count: int, *, until: Callable[[], Any], last: str = ""
+) -> list[dict]:
+    """Open the stream on `server` as `tenant`, call `until()` once it is open, and return
+    the first `count` events ({id, event, data}); heartbeats and comments are skipped."""
+    headers = {"Authorization": f"Bearer {token_for(tenant)}", "Accept": "text/event-stream"}
+    if last:
+        headers["Last-Event-ID"] = last
+    events: list[dict] = []
+    with httpx.stream(
+        "GET", f"{server.url}/v1/operations/stream", headers=headers, timeout=30
+    ) as r:
+        assert r.status_code == 200, r.read()
+        assert r.headers["content-type"] == "text/event-stream"
+        fields: dict[str, str] = {}
+        lines = r.iter_lines()
+        assert next(lines) == ": connected"  # subscribed: now the writes may start
+        until()
+        for line in lines:
+            if line.startswith(":"):
+                continue
+            if line:
+                name, _, value = line.partition(": ")
+                fields[name] = value
+                continue
+            if "event" in fields:
+                data = json.loads(fields["data"]) if fields.get("data") else {}
+                events.append({"id": fields.get("id"), "event": fields["event"], "data": data})
+                if len(events) == count:
+                    break
+            fields = {}
+    return events
+
+
+def test_the_stream_on_one_server_carries_writes_made_through_the_other(
+    cluster: Cluster, connect: Connect
+):
+    a, b = connect("A", "live"), connect("B", "live")
+    other = connect("A", "live-other")
+    made: dict[str, Any] = {}
+
+    def write() -> None:
+        created(other.post("/v1/traces/", {**TRACE, "task_id": "another-tenant"}))
+        made["trace"] = created(a.post("/v1/traces/", {**TRACE, "task_id": "live-trace"}))
+        made["budget"] = active_budget(a, "live-budget")
+        path = f"/v1/operations/processes/{made['budget']['id']}/control"
+        made["paused"] = created(a.post(path, {"action": "pause", "reason": "live"}), 200)
+
+    events = _stream_events(cluster.serving("B"), "live", 5, until=write)
+    trace, budget = made["trace"], made["budget"]
+    assert [(e["event"], e["data"]["id"], e["data"]["status"]) for e in events] == [
+        ("process.created", trace["id"], "running"),
+        ("process.created", budget["id"], "draft"),
+        ("process.updated", budget["id"], "active"),
+        ("process.updated", budget["id"], "suspended"),
+        ("control.applied", budget["id"], "suspended"),
+    ]
+    assert {e["data"]["tenant_id"] for e in events} == {"live"}  # never another tenant's
+    status, hub = b.get("/v1/operations/hub?include=traces")
+    assert status == 200
+    assert [p for p in hub["processes"] if p["id"] == trace["id"]] == [events[0]["data"]]
+    applied = events[4]
+    assert applied["data"]["control"]["reason"] == "live"
+    assert applied["data"]["control"] == made["paused"]["control_history"][-1]
+
+    # Resume on A from an id B sent: the backlog lives in Redis, shared by both servers.
+    def resume_write() -> None:
+        made["later"] = created(b.post("/v1/traces/", {**TRACE, "task_id": "after-resume"}))
+
+    resumed = _stream_events(
+        cluster.serving("A"), "live", 3, until=resume_write, last=events[2]["id"]
+    )
+    assert [e["id"] for e in resumed[:2]] == [events[3]["id"], events[4]["id"]]
+    assert resumed[2]["data"]["id"] == made["later"]["id"]
+    assert all(e["event"] != "reset" for e in resumed)

@@ -9,6 +9,21 @@ Why gunicorn's threaded workers: the API is synchronous Django, which under an A
 runs every synchronous view of a process on one shared thread; threads serve requests side
 by side, and processes (with the `redis` backend) use every core. With the `memory` backend
 the state lives in one process, so more than one worker is refused.
+
+The live stream (`/v1/operations/stream`, contract §7) holds one thread per subscriber for
+as long as it is connected. The worker class here (`StreamingThreadWorker`, gunicorn's
+gthread) therefore runs `AGENT33_THREADS` threads for the API plus one per stream slot
+(`OPERATIONS_STREAM_MAX_SUBSCRIBERS`, default 512; the stream refuses the next subscriber
+with a 503 `stream_full`), so subscribers never take the API's threads. An idle subscriber
+sleeps on an `Event` while one writer thread per process sends every stream's events
+(`operations/stream_sockets.py`). `bench/stream_bench.py` (one process, memory state,
+loopback, 16 API clients, 2 cores shared with the generators) chose this: with each
+subscriber's thread waking for every event, the API p99 with 500 subscribers was 6.4x its
+p99 with none (1072 vs 169 ms; delivery p50 860 ms); with the one writer thread, 1.3-1.7x
+over three runs (e.g. 221 vs 166 ms; delivery p50 120-260 ms, p99 420-590 ms; 7,400-8,400
+events delivered/s), within the 2x target. So no ASGI server, under which Django would run
+every synchronous API view of the process on one thread. On SIGTERM the worker ends every
+stream first, so a graceful stop does not wait for subscribers.
 """
 
 from __future__ import annotations
@@ -16,11 +31,15 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from concurrent import futures
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from gunicorn.workers.gthread import ThreadWorker
 
 from agent33_core import state
+from agent33_site.observability.prometheus import MULTIPROC_ENV, prepare_multiprocess_dir
+from operations.stream import close_streams, max_subscribers
 
 
 def _env_int(name: str, default: int) -> int:
@@ -29,6 +48,20 @@ def _env_int(name: str, default: int) -> int:
         return int(raw) if raw else default
     except ValueError as exc:
         raise CommandError(f"{name} must be a whole number (got {raw!r}).") from exc
+
+
+class StreamingThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker with one more thread per stream slot; it ends the streams
+    when it is told to stop."""
+
+    def get_thread_pool(self) -> futures.ThreadPoolExecutor:
+        # Called before the app is loaded (plain gunicorn, `make run`): settings as wsgi.py.
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agent33_site.settings")
+        return futures.ThreadPoolExecutor(max_workers=self.cfg.threads + max_subscribers())
+
+    def handle_exit(self, sig, frame) -> None:
+        close_streams()
+        super().handle_exit(sig, frame)
 
 
 class Command(BaseCommand):
@@ -83,17 +116,24 @@ class Command(BaseCommand):
             str(threads),
             "--bind",
             f"{host}:{port}",
-            "--access-logfile",
-            "-",
+            # No access log: the app writes one JSON line per request (agent33.requests).
             "--no-control-socket",
+            # Its child_exit hook keeps multi-process metrics right (README "Metrics").
+            "--config",
+            "python:agent33_site.observability.gunicorn_conf",
+            "--worker-class",
+            "agent33_site.management.commands.serve.StreamingThreadWorker",
             "agent33_site.wsgi",
         ]
         self.stdout.write(
             f"Serving on http://{host}:{port}/ with {workers} process(es) x {threads} threads, "
-            f"state backend {backend}."
+            f"state backend {backend}; and up to {max_subscribers()} stream subscribers per "
+            "process, each on a thread of its own."
         )
         if options["dry_run"]:
             self.stdout.write(" ".join(command))
             return
+        # Every worker counts into this fresh directory; /metrics adds them up.
+        os.environ[MULTIPROC_ENV] = prepare_multiprocess_dir(os.environ.get(MULTIPROC_ENV, ""))
         sys.stdout.flush()
         os.execv(gunicorn, command)
