@@ -31,7 +31,7 @@ import redis
 from pydantic import BaseModel
 
 from .errors import QuotaExceeded
-from .store import Page, R, StoreSpec
+from .store import LazyRecords, Page, R, StoreSpec
 
 _PUT = """
 local base, id, json, status = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
@@ -196,7 +196,10 @@ class RedisRecordStore(Generic[R]):
                 score, raw = float(reply[position + 1]), reply[position + 2]
                 rows.append((score, reply[position], raw))
         newest = heapq.nlargest(limit, rows, key=lambda row: (row[0], row[1]))
-        return Page(total, [self._model.model_validate_json(raw) for _, _, raw in newest])
+        keys = [(score, member.decode()) for score, member, _ in newest]
+        # Parsed when read: the hub merges pages by key and reads only the records it shows.
+        records = LazyRecords([raw for _, _, raw in newest], self._model.model_validate_json)
+        return Page(total, records, keys)
 
     def _pages(self, tenants: list[str], index: str, limit: int, minimum: str) -> list[Any]:
         """Each tenant's page in one round trip. By EVALSHA: a registered script run in a

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, insort
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -55,10 +55,38 @@ class StoreSpec(Generic[R]):
 
 @dataclass(frozen=True)
 class Page(Generic[R]):
-    """The newest `limit` matching records, and how many matched before the limit."""
+    """The newest `limit` matching records, and how many matched before the limit.
+
+    `keys` are the records' index keys, `(timestamp of time_of, id)`, in the same order:
+    a reader that merges pages (the hub) compares keys and touches only the records it
+    keeps (Redis parses a record when it is first read, see `LazyRecords`).
+    """
 
     total: int
-    records: list[R]
+    records: Sequence[R]
+    keys: Sequence[tuple[float, str]] | None = None
+
+
+class LazyRecords(Sequence[R]):
+    """Stored JSON texts read as records when first indexed (each parsed at most once)."""
+
+    __slots__ = ("_parse", "_parsed", "_raws")
+
+    def __init__(self, raws: list[bytes], parse: Callable[[bytes], R]) -> None:
+        self._raws = raws
+        self._parse = parse
+        self._parsed: list[R | None] = [None] * len(raws)
+
+    def __len__(self) -> int:
+        return len(self._raws)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._raws)))]
+        record = self._parsed[index]
+        if record is None:
+            record = self._parsed[index] = self._parse(self._raws[index])
+        return record
 
 
 class RecordStore(Protocol[R]):
@@ -100,11 +128,12 @@ class SortedIndex:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def newest(self, limit: int, start: int = 0) -> list[str]:
+    def newest(self, limit: int, start: int = 0) -> list[tuple[float, str]]:
+        """The newest `limit` keys at or after position `start`, newest first."""
         if limit <= 0:
             return []
         window = self._keys[max(start, len(self._keys) - limit) :]
-        return [record_id for _, record_id in reversed(window)]
+        return window[::-1]
 
     def since(self, timestamp: float) -> int:
         """The position of the first key at or after `timestamp`."""
@@ -150,7 +179,8 @@ class MemoryRecordStore(Generic[R]):
         with self._lock:
             index = self._indexes.get((tenant_id, None), _EMPTY)
             start = index.since(since.timestamp())
-            return Page(len(index) - start, self._ids(index.newest(limit, start)))
+            keys = index.newest(limit, start)
+            return Page(len(index) - start, self._ids(keys), keys)
 
     def usage(self, tenant_id: str) -> tuple[int, int]:
         """(records, estimated bytes) the tenant holds now."""
@@ -161,10 +191,11 @@ class MemoryRecordStore(Generic[R]):
         return len(self._records)
 
     def _page(self, index: SortedIndex, limit: int) -> Page[R]:
-        return Page(len(index), self._ids(index.newest(limit)))
+        keys = index.newest(limit)
+        return Page(len(index), self._ids(keys), keys)
 
-    def _ids(self, ids: list[str]) -> list[R]:
-        return [self._records[record_id] for record_id in ids]
+    def _ids(self, keys: list[tuple[float, str]]) -> list[R]:
+        return [self._records[record_id] for _, record_id in keys]
 
     # --- writes --------------------------------------------------------------------
 

@@ -87,6 +87,9 @@ from PIL import Image  # noqa: E402
 
 from agent33_core.errors import QuotaExceeded  # noqa: E402
 from agent33_site.security.tokens import issue_token  # noqa: E402
+from operations.registry import ProcessEntry  # noqa: E402
+from operations.services import ENTRY_JSON_CACHE_BYTES, get_operations_service  # noqa: E402
+from operations.stream import CREATED, backlog_bytes, get_stream_bus  # noqa: E402
 from outcomes.domain import MetricType, OutcomeEvent  # noqa: E402
 from outcomes.experiments import get_experiment_service  # noqa: E402
 from outcomes.experiments_store import OBSERVATION_BYTES  # noqa: E402
@@ -563,6 +566,50 @@ def harness_control(api: Api) -> tuple[int, str]:
     return 0, tally.summary()
 
 
+class _Shown:
+    """A record the hub showed (any object a weak reference can follow)."""
+
+
+class _LargeEntrySource:
+    """A source whose entries are as large as an intake's can be (a 16 KB summary)."""
+
+    def __init__(self) -> None:
+        self.summary = text(8000)
+
+    def to_entry(self, record: _Shown) -> ProcessEntry:
+        return ProcessEntry.trusted(
+            id=f"intake-{id(record):016x}",
+            type="improvement_intake",
+            status="submitted",
+            started_at=datetime.now(UTC),
+            name="large",
+            tenant_id=TENANT,
+            metadata={"tenant_id": TENANT, "summary": self.summary},
+        )
+
+
+def fill_process_buffers() -> tuple[int, str]:
+    """What one server process keeps beside the tenants' stores, filled to its bounds: the
+    stream backlog (largest entries until OPERATIONS_STREAM_BACKLOG_BYTES binds) and the
+    hub's entry JSON (until its 4 MiB bind)."""
+    bus = get_stream_bus()
+    source = _LargeEntrySource()
+    shown: list[_Shown] = []
+    for _ in range(2 * backlog_bytes() // (16 * 1024)):
+        record = _Shown()
+        bus.publish(CREATED, source.to_entry(record), "improvements")
+        shown.append(record)
+    hub = get_operations_service()
+    for record in shown:
+        hub._entry_json(source, f"intake-{id(record):016x}", record)
+    detail = (
+        f"stream backlog {bus.fanout.bytes / MiB:.1f} MiB of {backlog_bytes() / MiB:.0f}; "
+        f"hub entry JSON {hub._entry_json.bytes_held / MiB:.1f} MiB of "
+        f"{ENTRY_JSON_CACHE_BYTES / MiB:.0f}"
+    )
+    return len(shown), detail
+
+
 def main() -> int:
     api = Api()
     # Warm imports, URL resolution and every serializer before the baseline.
@@ -576,6 +623,11 @@ def main() -> int:
     _, control_detail = harness_control(api)
     harness_growth = rss() - before
     print(f"harness control: {control_detail}: RSS growth {harness_growth / MiB:.1f} MiB")
+    before = rss()
+    buffered, buffers_detail = fill_process_buffers()
+    buffers_growth = rss() - before
+    buffers_cap = backlog_bytes() + ENTRY_JSON_CACHE_BYTES
+    print(f"process buffers: {buffers_detail}", flush=True)
     baseline = before = rss()
     rows = []
     for name, cap, fill in STORES:
@@ -606,7 +658,13 @@ def main() -> int:
         f"{'total':<16} | {'':>6} | {total / MiB:>14.1f} | {README_WORST_CASE_BYTES / MiB:>14.1f} |"
     )
     total_ok = total <= README_WORST_CASE_BYTES
-    met = met and total_ok
+    buffers_ok = buffers_growth <= buffers_cap * STORE_SLACK
+    met = met and total_ok and buffers_ok
+    print(
+        f"{'per process':<16} | {buffered:>6,} | {buffers_growth / MiB:>14.1f} | "
+        f"{buffers_cap / MiB:>14.1f} | {'yes' if buffers_ok else 'NO'}  "
+        "(stream backlog + hub entry JSON; once per server process, not per tenant)"
+    )
     print()
     print(
         f"total RSS growth {total / MiB:.1f} MiB vs README worst case "

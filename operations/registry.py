@@ -97,6 +97,9 @@ class ProcessPage(NamedTuple):
 
     total: int
     records: Sequence[Any]  # the source's own, newest `sort_key` first; see `to_entry`
+    # The records' `(timestamp of sort_key time, id)`, when the store gave them: the hub
+    # then merges on these and reads only the records it shows.
+    keys: Sequence[tuple[float, str]] | None = None
 
 
 class AppliedControl(NamedTuple):

@@ -34,6 +34,7 @@ from .domain import ControlRecord, shown
 from .history import make_control_history
 from .registry import (
     ProcessEntry,
+    ProcessPage,
     ProcessSource,
     SourceRegistry,
     StepActivity,
@@ -64,13 +65,22 @@ class ProcessDetail(ProcessEntry):
 
 
 # A page record with its source, behind its sort key: what the hub's merge compares.
-_Keyed = tuple[tuple[datetime, str], ProcessSource, Any]
+# (timestamp of the sort time, id), the source, the page's records, the record's position.
+_Keyed = tuple[tuple[float, str], ProcessSource, Sequence[Any], int]
 
 
-def _keyed(source: ProcessSource, records: Sequence[Any]) -> Iterator[_Keyed]:
-    """A page's records, each keyed by `source.sort_key` only when the merge reaches it."""
+def _keyed(source: ProcessSource, page: ProcessPage) -> Iterator[_Keyed]:
+    """A page's records behind their merge keys: the store's own keys when it gave them
+    (a record is then read only if the merge keeps it), else `source.sort_key`'s, each
+    computed when the merge reaches it. Timestamps order exactly as the datetimes do."""
+    records = page.records
+    if page.keys is not None:
+        return ((key, source, records, i) for i, key in enumerate(page.keys))
     sort_key = source.sort_key
-    return ((sort_key(record), source, record) for record in records)
+    return (
+        ((moment.timestamp(), record_id), source, records, i)
+        for i, (moment, record_id) in enumerate(map(sort_key, records))
+    )
 
 
 class EntryJSON:
@@ -154,7 +164,7 @@ class OperationsHubService:
             timestamp=utc_now(),
             active_count=sum(counts.values()),
             counts=counts,
-            processes=[source.to_entry(record) for _, source, record in newest],
+            processes=[source.to_entry(records[i]) for _, source, records, i in newest],
         )
 
     def snapshot_json(
@@ -175,7 +185,7 @@ class OperationsHubService:
             {"timestamp": utc_now(), "active_count": sum(counts.values()), "counts": counts}
         )
         entries = b",".join(
-            [self._entry_json(source, key[1], record) for key, source, record in newest]
+            [self._entry_json(source, key[1], records[i]) for key, source, records, i in newest]
         )
         return b"".join((head[:-1], b',"processes":[', entries, b"]}"))
 
@@ -200,7 +210,7 @@ class OperationsHubService:
             else:
                 page = source.status_page(tenant_id=tenant_id, status=status, limit=limit)
             counts[source.process_type] = page.total
-            pages.append(_keyed(source, page.records))
+            pages.append(_keyed(source, page))
         # Every page is newest first: merge them, and convert only the `limit` shown.
         return counts, list(islice(heapq.merge(*pages, key=itemgetter(0), reverse=True), limit))
 

@@ -176,7 +176,7 @@ class LifecycleService(Generic[R]):
 
     def list(self, *, tenant_id: str | None, status: str | None, limit: int) -> list[R]:
         """Whole records, newest `started_at` first."""
-        return self._store.newest(tenant_id=tenant_id, status=status, limit=limit).records
+        return list(self._store.newest(tenant_id=tenant_id, status=status, limit=limit).records)
 
     def list_summaries(
         self, *, tenant_id: str | None, status: str | None, limit: int
@@ -322,13 +322,13 @@ class ServiceBackedSource:
     def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
         """Live records whenever they started (`since` does not narrow live work)."""
         page = self._handle.get().newest_live(tenant_id=tenant_id, limit=limit)
-        return ProcessPage(page.total, page.records)
+        return ProcessPage(page.total, page.records, page.keys)
 
     def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
         if status not in self.statuses:
             return ProcessPage(0, [])
         page = self._handle.get().newest(tenant_id=tenant_id, status=status, limit=limit)
-        return ProcessPage(page.total, page.records)
+        return ProcessPage(page.total, page.records, page.keys)
 
     def sort_key(self, record: BaseModel) -> tuple[datetime, str]:
         return record.started_at, record.id

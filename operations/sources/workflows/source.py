@@ -16,7 +16,7 @@ class WorkflowRunsSource(ServiceBackedSource):
         page = workflow_runs_service.get().started_since(
             tenant_id=tenant_id, since=since, limit=limit
         )
-        return ProcessPage(page.total, page.records)
+        return ProcessPage(page.total, page.records, page.keys)
 
 
 workflows_source = WorkflowRunsSource(
