@@ -89,7 +89,7 @@ from agent33_core.errors import QuotaExceeded  # noqa: E402
 from agent33_site.security.tokens import issue_token  # noqa: E402
 from operations.registry import ProcessEntry  # noqa: E402
 from operations.services import ENTRY_JSON_CACHE_BYTES, get_operations_service  # noqa: E402
-from operations.stream import CREATED, backlog_bytes, get_stream_bus  # noqa: E402
+from operations.stream import CREATED, backlog, backlog_bytes, get_stream_bus  # noqa: E402
 from outcomes.domain import MetricType, OutcomeEvent  # noqa: E402
 from outcomes.experiments import get_experiment_service  # noqa: E402
 from outcomes.experiments_store import OBSERVATION_BYTES  # noqa: E402
@@ -594,8 +594,19 @@ def fill_process_buffers() -> tuple[int, str]:
     hub's entry JSON (until its 4 MiB bind)."""
     bus = get_stream_bus()
     source = _LargeEntrySource()
+    small = ProcessEntry.trusted(
+        id="trace-0123456789abcdef",
+        type="trace",
+        status="running",
+        started_at=datetime.now(UTC),
+        name="small",
+        tenant_id=TENANT,
+        metadata={"tenant_id": TENANT},
+    )
+    for _ in range(backlog()):  # as many events as it holds (the count cap) ...
+        bus.publish(CREATED, small, "traces")
     shown: list[_Shown] = []
-    for _ in range(2 * backlog_bytes() // (16 * 1024)):
+    for _ in range(2 * backlog_bytes() // (16 * 1024)):  # ... then the largest, to its bytes
         record = _Shown()
         bus.publish(CREATED, source.to_entry(record), "improvements")
         shown.append(record)

@@ -59,6 +59,8 @@ RESET = "reset"
 DEFAULT_BACKLOG = 10_000
 # An entry can be ~33 KB (a long intake summary): events alone would not bound the memory.
 DEFAULT_BACKLOG_BYTES = 16 * 1024 * 1024
+# What holding one event costs beside its frame: the tuple, its id and texts, a deque slot.
+EVENT_OVERHEAD_BYTES = 512
 DEFAULT_HEARTBEAT_SECONDS = 15.0
 DEFAULT_MAX_SUBSCRIBERS = 512
 _READ_BLOCK_MS = 1000
@@ -129,10 +131,10 @@ class Fanout:
             held = self._events
             for event in events:
                 held.append(event)
-                self.bytes += len(event.frame)
+                self.bytes += len(event.frame) + EVENT_OVERHEAD_BYTES
                 self.total += 1
             while len(held) > 1 and (len(held) > self._backlog or self.bytes > self._max_bytes):
-                self.bytes -= len(held.popleft().frame)
+                self.bytes -= len(held.popleft().frame) + EVENT_OVERHEAD_BYTES
             if self.total != before:
                 self.condition.notify_all()
                 for listener in self.listeners:
