@@ -23,7 +23,7 @@ as one pipeline when an operator reads every tenant.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -130,6 +130,33 @@ _MAX_CAS_ATTEMPTS = 50
 V = TypeVar("V", bound=BaseModel)
 
 
+# One command of a pipeline: the client method's name and its arguments.
+Command = tuple[str, tuple[Any, ...]]
+
+
+def run_pipeline(
+    client: redis.Redis, commands: Sequence[Command], scripts: Iterable[str]
+) -> list[Any]:
+    """`commands` in one round trip. Scripts go by EVALSHA (a registered script run in a
+    pipeline first asks the server whether it knows it: a second round trip); when the
+    server does not know one (a restart, a failover), `scripts` are loaded and the pipeline
+    sent again (safe: a script that was not found did not run, the rest is idempotent)."""
+    if not commands:
+        return []
+    for attempt in range(2):
+        pipe = client.pipeline(transaction=False)
+        for name, args in commands:
+            getattr(pipe, name)(*args)
+        try:
+            return pipe.execute()
+        except redis.exceptions.NoScriptError:
+            if attempt:
+                raise
+            for source in scripts:
+                client.script_load(source)
+    raise AssertionError("unreachable")
+
+
 def hash_tag(tenant: str) -> str:
     """The tenant as it stands inside a hash tag: braces and `%` percent-encoded."""
     return tenant.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
@@ -202,21 +229,13 @@ class RedisRecordStore(Generic[R]):
         return Page(total, records, keys)
 
     def _pages(self, tenants: list[str], index: str, limit: int, minimum: str) -> list[Any]:
-        """Each tenant's page in one round trip. By EVALSHA: a registered script run in a
-        pipeline first asks the server whether it knows the script (a second round trip);
-        when it does not (a restart, a failover), it is loaded and the pipeline sent again."""
-        for attempt in range(2):
-            pipe = self._redis.pipeline(transaction=False)
-            for tenant in tenants:
-                base = self._base(tenant)
-                pipe.evalsha(self._newest.sha, 2, f"{base}:i:{index}", base, limit, minimum)
-            try:
-                return pipe.execute()
-            except redis.exceptions.NoScriptError:
-                if attempt:
-                    raise
-                self._redis.script_load(_NEWEST)
-        raise AssertionError("unreachable")
+        """Each tenant's page, in one round trip."""
+        sha = self._newest.sha
+        commands = []
+        for tenant in tenants:
+            base = self._base(tenant)
+            commands.append(("evalsha", (sha, 2, f"{base}:i:{index}", base, limit, minimum)))
+        return run_pipeline(self._redis, commands, [_NEWEST])
 
     # --- writes --------------------------------------------------------------------
 

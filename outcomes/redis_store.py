@@ -51,7 +51,7 @@ from typing import Any
 
 import redis
 
-from agent33_core.redis_store import hash_tag
+from agent33_core.redis_store import Command, hash_tag, run_pipeline
 
 from .domain import (
     SUCCESS_THRESHOLD,
@@ -129,16 +129,20 @@ local function compress(e)
   return h
 end
 
--- GROW-EXPANSION with zero elimination: parts (smallest first) plus x, exactly.
-local function grow(parts, x)
-  local grown, q = {}, x
-  for i = 1, #parts do
-    local h
-    q, h = two_sum(q, parts[i])
-    if h ~= 0 then grown[#grown + 1] = h end
+-- Add x to the expansion `parts` exactly, in place: each two-sum keeps its error as a
+-- partial, as math.fsum does (exact whatever the order; COMPRESS makes it short again).
+local function add_exact(parts, x)
+  local kept = 0
+  for j = 1, #parts do
+    local hi, lo = two_sum(x, parts[j])
+    if lo ~= 0 then
+      kept = kept + 1
+      parts[kept] = lo
+    end
+    x = hi
   end
-  if q ~= 0 then grown[#grown + 1] = q end
-  return compress(grown)
+  for j = #parts, kept + 1, -1 do parts[j] = nil end
+  parts[kept + 1] = x
 end
 
 -- Add (sign = 1) or remove (sign = -1) one value in a bucket "count:successes:parts...".
@@ -159,7 +163,8 @@ local function bucket_add(hash, field, value, success, sign)
     redis.call('HDEL', hash, field)
     return
   end
-  parts = grow(parts, sign * value)
+  add_exact(parts, sign * value)
+  parts = compress(parts)
   local text = {string.format('%d', count), string.format('%d', wins + sign * success)}
   for i = 1, #parts do text[#text + 1] = string.format('%.17g', parts[i]) end
   redis.call('HSET', hash, field, table.concat(text, ':'))
@@ -398,23 +403,12 @@ for i, key in ipairs(KEYS) do
     out[i] = redis.call('HMGET', key, unpack(ARGV, a + 2, a + 1 + n))
     a = a + 2 + n
   else
-    -- Exact running sum as non-overlapping partials, updated in place (as math.fsum does).
     local count, wins, parts = 0, 0, {}
     for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, ARGV[a + 1], ARGV[a + 2])) do
       local x = tonumber(string.match(member, ':([^:]*)$'))
       count = count + 1
       if x >= threshold then wins = wins + 1 end
-      local kept = 0
-      for j = 1, #parts do
-        local hi, lo = two_sum(x, parts[j])
-        if lo ~= 0 then
-          kept = kept + 1
-          parts[kept] = lo
-        end
-        x = hi
-      end
-      for j = #parts, kept + 1, -1 do parts[j] = nil end
-      parts[kept + 1] = x
+      add_exact(parts, x)
     end
     parts = compress(parts)
     local text = {string.format('%d', count), string.format('%d', wins)}
@@ -428,8 +422,6 @@ return out
 )
 
 _SCRIPTS = {"insert": _INSERT, "newest": _NEWEST, "read_ranges": _READ_RANGES}
-
-Command = tuple[str, tuple[Any, ...]]
 
 
 def _text(raw: bytes | str) -> str:
@@ -539,23 +531,8 @@ class RedisEventStore:
         return "evalsha", (self._shas[name], len(keys), *keys, *args)
 
     def _run(self, commands: Sequence[Command]) -> list[Any]:
-        """One round trip: `commands` as one pipeline. Scripts go by EVALSHA; when the server
-        does not know one (a restart, a failover), it is loaded and the pipeline sent again
-        (safe: a script that was not found did not run, and the rest is idempotent)."""
-        if not commands:
-            return []
-        for attempt in range(2):
-            pipe = self._redis.pipeline(transaction=False)
-            for name, args in commands:
-                getattr(pipe, name)(*args)
-            try:
-                return pipe.execute()
-            except redis.exceptions.NoScriptError:
-                if attempt:
-                    raise
-                for source in _SCRIPTS.values():
-                    self._redis.script_load(source)
-        raise AssertionError("unreachable")
+        """One round trip: `commands` as one pipeline (see `run_pipeline`)."""
+        return run_pipeline(self._redis, commands, _SCRIPTS.values())
 
     def _tenants(self, tenant_id: str | None) -> list[str]:
         if tenant_id is not None:
