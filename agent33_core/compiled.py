@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 
-from .fields import _BOUND_VALIDATORS, FiniteFloatField, StrictCharField, StrictChoiceField
+from .fields import FiniteFloatField, StrictCharField, StrictChoiceField, other_validators
 from .jsonsafety import FLOAT_MAX_INT, is_valid_text
 
 # A field's check: the validated value, or `_REFUSED` (the serializer must say why).
@@ -30,7 +30,7 @@ CompiledSerializer = Callable[[Any], dict[str, Any] | None]
 
 
 def _char_check(field: StrictCharField) -> Check | None:
-    if field.allow_blank or field.allow_null or _other_validators(field):
+    if field.allow_blank or field.allow_null or other_validators(field):
         return None
     low = field.min_length or 1
     high = field.max_length
@@ -59,7 +59,7 @@ def _choice_check(field: StrictChoiceField) -> Check | None:
 
 
 def _float_check(field: FiniteFloatField) -> Check | None:
-    if field.allow_null or _other_validators(field):
+    if field.allow_null or other_validators(field):
         return None
     low = -math.inf if field.min_value is None else field.min_value
     high = math.inf if field.max_value is None else field.max_value
@@ -80,11 +80,6 @@ def _float_check(field: FiniteFloatField) -> Check | None:
         return value
 
     return check
-
-
-def _other_validators(field: serializers.Field) -> list:
-    """Validators beyond the field's own bounds (the bounds the inline checks repeat)."""
-    return [v for v in field.validators if not isinstance(v, _BOUND_VALIDATORS)]
 
 
 # Exact types only: a subclass may change what it accepts.

@@ -51,6 +51,16 @@ _BOUND_VALIDATORS = (
 )
 
 
+def other_validators(field: serializers.Field) -> list:
+    """The field's validators beyond its own bounds (the ones `InlineBoundsMixin` checks
+    inline); worked out once per field."""
+    others = field.__dict__.get("_other_validators")
+    if others is None:
+        others = [v for v in field.validators if not isinstance(v, _BOUND_VALIDATORS)]
+        field.__dict__["_other_validators"] = others
+    return others
+
+
 class InlineBoundsMixin:
     """Check the field's own bounds (length, value, surrogates) inline, with DRF's messages
     and codes. DRF calls each validator object through a generic loop, about a third of the
@@ -70,11 +80,7 @@ class InlineBoundsMixin:
                 self.fail("max_value", max_value=self.max_value)
             if self.min_value is not None and value < self.min_value:
                 self.fail("min_value", min_value=self.min_value)
-        others = self.__dict__.get("_other_validators")
-        if others is None:
-            others = [v for v in self.validators if not isinstance(v, _BOUND_VALIDATORS)]
-            self.__dict__["_other_validators"] = others
-        if others:
+        if other_validators(self):
             serializers.Field.run_validators(self, value)
 
 
