@@ -7,7 +7,7 @@ tenant) over a shared date axis, with a legend.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -112,6 +112,17 @@ class Series:
     stroke: str = PALETTE[0]
 
 
+def _y_scale(low: float, high: float, top: float, bottom: float) -> Callable[[float], float]:
+    """Value -> y: `high` at `top`, `low` at `bottom` (the middle when every value is equal)."""
+
+    def y_of(value: float) -> float:
+        if high == low:
+            return (top + bottom) / 2
+        return top + (bottom - top) * (high - value) / (high - low)
+
+    return y_of
+
+
 def _date_label(moment: datetime, *, span: timedelta) -> str:
     return moment.strftime("%Y-%m-%d" if span >= timedelta(days=2) else "%m-%d %H:%M")
 
@@ -143,10 +154,7 @@ def time_chart(
             return (left + right) / 2
         return left + (right - left) * (moment - start).total_seconds() / total
 
-    def y_of(value: float) -> float:
-        if high == low:
-            return (top + bottom) / 2
-        return top + (bottom - top) * (high - value) / (high - low)
+    y_of = _y_scale(low, high, top, bottom)
 
     parts = [
         format_html(
@@ -257,10 +265,7 @@ def interval_chart(
     height = plot_height + 2 * LEGEND_ROW + 4
     top, bottom = PADDING, plot_height - PADDING
 
-    def y_of(value: float) -> float:
-        if high == low:
-            return (top + bottom) / 2
-        return top + (bottom - top) * (high - value) / (high - low)
+    y_of = _y_scale(low, high, top, bottom)
 
     parts = [
         format_html(
