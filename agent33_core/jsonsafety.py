@@ -11,6 +11,9 @@ import re
 from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# In JSON text, what can parse to an out-of-range number: an exponent of three digits or
+# more, or a run of 200 digits (199 digits times 10**99 is still below 1.8e308).
+_LARGE_NUMBER = re.compile(r"[eE][-+]?[0-9]{3}|[0-9]{200}")
 # Past this magnitude an integer has no float value, so no finite number can stand for it.
 FLOAT_MAX_INT = int(1.7976931348623157e308)
 
@@ -56,3 +59,20 @@ def json_problem(value: Any, *, max_depth: int = 64) -> str | None:
             else:
                 pending.extend((child, depth + 1) for child in item)
     return None
+
+
+def text_may_hold_problem(text: str, *, max_depth: int = 64) -> bool:
+    """False when the JSON document `text` cannot parse to anything `json_problem` refuses,
+    so a parser may skip the walk; True means only "walk it".
+
+    Text decoded from UTF-8 holds no lone surrogate (UTF-8 cannot carry one; UTF-7 can, so
+    ask only of UTF-8 text), so one can only come from a `\\u` escape; an object or list
+    nested past `max_depth` needs more than `max_depth` brackets; a number out of range
+    needs a long exponent or a long run of digits. Conservative: brackets, digits and
+    escapes inside strings count as well.
+    """
+    return (
+        "\\u" in text
+        or text.count("[") + text.count("{") > max_depth
+        or _LARGE_NUMBER.search(text) is not None
+    )

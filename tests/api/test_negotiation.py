@@ -94,3 +94,53 @@ def test_a_body_that_cannot_be_read_is_a_400_saying_why(make_client, body, conte
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
     assert response.json()["detail"].startswith(message)
+
+
+PARSE_CASES = {
+    "event": json.dumps(EVENT).encode(),
+    "event_with_metadata": json.dumps({**EVENT, "metadata": {"a": [1, 2.5e10, None]}}).encode(),
+    "malformed": b'{"domain": ',
+    "not_an_object": b"[1, 2, 3]",
+    "lone_surrogate": b'{"domain": "\\ud800", "event_type": "e", "metric_type": "cost_usd", '
+    b'"value": 1}',
+    "surrogate_key_in_metadata": b'{"metadata": {"\\udc00": 1}}',
+    "overflow_float": b'{"value": 1e999}',
+    "overflow_written_long": b'{"value": 1' + b"0" * 400 + b".5}",
+    "huge_integer": b'{"value": ' + b"9" * 400 + b"}",
+    "deep": b'{"metadata": ' + b'{"d": ' * 80 + b"1" + b"}" * 81,
+    "nan": b'{"value": NaN}',
+    "invalid_utf8": b'{"domain": "\xff"}',
+    "whitespace": b"   ",
+}
+
+
+@pytest.mark.parametrize("case", sorted(PARSE_CASES))
+def test_a_plain_json_body_answers_exactly_as_drfs_parsing_does(make_client, case):
+    # `application/json` takes the kit's direct path (KitRequest); with a charset parameter
+    # the same body goes through DRF's negotiation and stream. Both must answer alike.
+    client = make_client(["outcomes:write"], tenant="acme")
+    direct = client.post("/v1/outcomes/events", PARSE_CASES[case], content_type="application/json")
+    negotiated = client.post(
+        "/v1/outcomes/events", PARSE_CASES[case], content_type="application/json; charset=utf-8"
+    )
+    assert direct.status_code == negotiated.status_code
+    assert direct.status_code in (201, 400)
+    first, second = direct.json(), negotiated.json()
+    if direct.status_code == 201:  # two events: only the ids and times differ
+        for body in (first, second):
+            del body["id"], body["occurred_at"]
+    assert first == second
+
+
+def test_a_utf7_body_cannot_smuggle_a_lone_surrogate(make_client):
+    # UTF-7 is the one text codec whose decoding can yield a lone surrogate with no `\u`
+    # escape in the text: the parser's shortcut for plain bodies must not trust it.
+    body = json.dumps({**EVENT, "domain": "+2AA-"}).encode()
+    assert b"+2AA-".decode("utf-7") == "\ud800"
+    response = make_client(["outcomes:write"], tenant="acme").post(
+        "/v1/outcomes/events", body, content_type="application/json; charset=utf-7"
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "JSON parse error - Strings must be valid Unicode (no lone surrogates)."
+    )
