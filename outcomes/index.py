@@ -347,13 +347,19 @@ class MetricSeries(Timeline):
     Fenwick trees hold the count, sum and successes of every block but the last, which
     answers from its own prefixes: the common write, the newest event so far, touches no
     tree. Block b sits at position `_tree_base + b` of the trees: when the last block splits,
-    its first half is appended to them, and when the first block goes (evicted to nothing, so
-    its entries are zero) the base moves up; both O(log n). Only a split in the middle (a
+    its first half is appended to them, and when the first block goes (evicted to nothing)
+    its entries are zeroed and the base moves up; both O(log n). Only a split in the middle (a
     backdated write into a full block) rebuilds them, as does a base past half the trees.
+
+    An eviction touches no tree either: the first block's entries keep what it held when they
+    were last set (`_front_synced`), and a query past it subtracts what was evicted since:
+    `_front_pops` values, whose sum and successes are how far the block's bases have moved.
     """
 
     __slots__ = (
         "_count_tree",
+        "_front_pops",
+        "_front_synced",
         "_success_bases",
         "_success_tree",
         "_successes",
@@ -405,17 +411,36 @@ class MetricSeries(Timeline):
     def _popped_front(self, event: StoredEvent) -> None:
         self._sum_bases[0] = self._sums[0].pop(0)
         self._success_bases[0] = self._successes[0].pop(0)
-        if len(self._blocks) > 1:  # the first block is not the last: it is in the trees
-            position = self._tree_base
-            self._count_tree.add(position, -1)
-            self._sum_tree.add(position, -scaled(event[VALUE]))
-            if _success(event[VALUE]):
-                self._success_tree.add(position, -1)
+        self._front_pops += 1  # the trees learn of it when the block goes (see the class)
+
+    def _front_evicted(self) -> tuple[int, int, int]:
+        """(count, exact sum, successes) evicted from the first block since its tree entries
+        were last set."""
+        sum_base, success_base = self._front_synced
+        return (
+            self._front_pops,
+            self._sum_bases[0] - sum_base,
+            self._success_bases[0] - success_base,
+        )
+
+    def _sync_front(self) -> None:
+        """The first block's tree entries (if it has any) now hold exactly what it holds."""
+        self._front_pops = 0
+        self._front_synced = (
+            (self._sum_bases[0], self._success_bases[0]) if self._sum_bases else (0, 0)
+        )
 
     def _dropped_first_block(self) -> None:
+        if len(self._blocks):  # it was in the trees: zero its entries
+            count, total, successes = self._front_evicted()
+            position = self._tree_base
+            self._count_tree.add(position, -count)
+            self._sum_tree.add(position, -total)
+            self._success_tree.add(position, -successes)
         del self._sums[0], self._successes[0], self._sum_bases[0], self._success_bases[0]
-        # Its tree entries are all zero now: the next block's position is one further on.
+        # The next block's position is one further on, and its entries are exact.
         self._tree_base += 1
+        self._sync_front()
         if self._tree_base > len(self._blocks):
             self._rebuild_trees()
 
@@ -432,6 +457,8 @@ class MetricSeries(Timeline):
             self._count_tree.append(len(self._blocks[block]))
             self._sum_tree.append(sums[-1] - self._sum_bases[block])
             self._success_tree.append(successes[-1] - self._success_bases[block])
+            if block == 0:  # the first block just joined the trees
+                self._sync_front()
         else:
             self._rebuild_trees()
 
@@ -443,6 +470,7 @@ class MetricSeries(Timeline):
         self._success_tree = Fenwick(
             self._successes[b][-1] - self._success_bases[b] for b in blocks
         )
+        self._sync_front()
 
     def _totals_before(self, block: int, offset: int) -> tuple[int, int, int]:
         """(count, exact sum, successes) of every event before position (block, offset)."""
@@ -455,6 +483,11 @@ class MetricSeries(Timeline):
         count = self._count_tree.before(position) + offset
         total = self._sum_tree.before(position)
         successes = self._success_tree.before(position)
+        if block:  # the trees' first block still counts what was evicted from it
+            evicted = self._front_evicted()
+            count -= evicted[0]
+            total -= evicted[1]
+            successes -= evicted[2]
         if offset:
             total += self._sums[block][offset - 1] - self._sum_bases[block]
             successes += self._successes[block][offset - 1] - self._success_bases[block]

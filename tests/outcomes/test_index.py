@@ -79,6 +79,50 @@ def test_series_reads_match_a_sorted_list_through_splits_backdating_and_eviction
         assert list(series.newest_first(start_us, end_us)) == inside[::-1]
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_series_reads_stay_exact_while_a_full_cap_evicts_on_every_write(seed):
+    # The common write at the cap: the newest event so far, one eviction from the front.
+    # Evictions reach the trees only when the first block goes, so read between them.
+    rng = random.Random(seed)
+    series, model = MetricSeries(), []
+    clock = 0
+    for sequence in range(BLOCK * 14):
+        # First one block evicting from its front, then a cap that takes many blocks.
+        cap = BLOCK // 2 if sequence < BLOCK else BLOCK * 3 + 17
+        clock += rng.randint(0, 90)
+        backdated = rng.random() < 0.05
+        occurred = START + timedelta(seconds=clock - (rng.randint(0, 4_000) if backdated else 0))
+        event = stored_event(
+            OutcomeEvent(
+                id=f"outcome-{sequence}",
+                tenant_id="t1",
+                domain="a",
+                event_type="run",
+                metric_type=MetricType.SUCCESS_RATE,
+                value=rng.choice(VALUES),
+                occurred_at=occurred,
+            ),
+            event_key(occurred, sequence),
+        )
+        series.insert(event)
+        model.append(event)
+        model.sort(key=lambda e: e[KEY])
+        while len(model) > cap:
+            assert series.pop_oldest() == model.pop(0)
+        if sequence % 29 == 0:
+            low = model[0][KEY] // SEQUENCE_SPAN
+            high = model[-1][KEY] // SEQUENCE_SPAN + 1
+            for start_us, end_us in [(low, high)] + [
+                tuple(sorted(rng.randint(low, high) for _ in range(2))) for _ in range(6)
+            ]:
+                inside = [e for e in model if start_us <= e[KEY] // SEQUENCE_SPAN < end_us]
+                totals = series.totals(start_us, end_us)
+                assert totals.count == len(inside)
+                assert Fraction(totals.exact_total, 2**1074) == _exact(e[VALUE] for e in inside)
+                assert totals.successes == sum(e[VALUE] >= 1.0 for e in inside)
+    assert len(series) == BLOCK * 3 + 17
+
+
 def test_evicting_everything_then_writing_again_starts_clean():
     rng = random.Random(9)
     series = MetricSeries()
