@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from fnmatch import fnmatchcase
 
 ADMIN_SCOPE = "admin"
@@ -29,7 +29,9 @@ def scope_grants(granted: str, required: str) -> bool:
     return any(ch in granted for ch in "*?[") and fnmatchcase(required, granted)
 
 
-def has_scope(granted: Iterable[str], required: str) -> bool:
+def has_scope(granted: Collection[str], required: str) -> bool:
+    if required in granted or ADMIN_SCOPE in granted:  # a set answers these without a loop
+        return True
     return any(scope_grants(scope, required) for scope in granted)
 
 
