@@ -14,7 +14,8 @@ domain) or `d:<m>:<d>`; a member is `<seq>:<id>`, `seq` 17 zero-padded digits of
     {P:T}:o:et:<type>     ZSET    the same, one event type
     {P:T}:o:s:<S>         ZSET    `<member>:<value>` (the value's repr), per series
     {P:T}:o:b:<L>:<S>     HASH    bucket -> "count:successes:c1:c2:...", L a level of
-                                  LEVELS (day, 4 h, hour, 10 min, minute); c1.. an expansion of
+                                  LEVELS (day, 4 h, hour, 10 min, minute, 10 s, second); c1..
+                                  an expansion of
                                   doubles (Shewchuk) whose exact sum is the bucket's sum
     {P:T}:o:c, :c:<d>     HASH    tallies: total, d:<domain>, e:<type>, m:<metric>, f:<class>
     {P:T}:o:k:<key>       STRING  idempotency key -> event id (PX: the TTL and an hour)
@@ -36,8 +37,10 @@ Scores are occurred_at in microseconds, exact in a double for |t| < 2**53 us (th
 Exact sums: Lua numbers are doubles, so a bucket keeps its sum as an expansion grown with
 error-free two-sum (exact for finite doubles; |value| <= 1e15 keeps every partial finite)
 and compressed to stay short; Python turns the parts into `index.scaled` integers. A span's
-totals are its whole buckets of each level (HMGET) plus the events of its partial minutes
-(ZRANGEBYSCORE; members carry values): bounded by the span's length, never the history.
+totals are its whole buckets of each level (HMGET, summed in the script) plus the events of
+its partial seconds (ZRANGEBYSCORE; members carry values): bounded by the span's length and
+the events of one second, never the history. (With minutes the finest level, a dashboard
+under steady writes summed every event of the current minute, member by member.)
 """
 
 from __future__ import annotations
@@ -84,14 +87,16 @@ from .store import (
 
 # Buckets of a series' running totals, coarsest first: (level name, width in microseconds).
 # Each width divides the one before, so a span is whole buckets of each level plus at most
-# two partial minutes; a level between day and hour, and between hour and minute, keeps a
-# week's span to ~50 buckets instead of ~170 (what the dashboard reads per metric and span).
+# two partial seconds; a level between each power step (4 h, 10 min, 10 s) keeps a week's
+# span to ~80 buckets (what the dashboard reads per metric and span).
 LEVELS: tuple[tuple[str, int], ...] = (
     ("d", duration_key(timedelta(days=1))),
     ("q", duration_key(timedelta(hours=4))),
     ("h", duration_key(timedelta(hours=1))),
     ("t", duration_key(timedelta(minutes=10))),
     ("n", duration_key(timedelta(minutes=1))),
+    ("x", duration_key(timedelta(seconds=10))),
+    ("s", duration_key(timedelta(seconds=1))),
 )
 # A key's STRING outlives its TTL by this much: the key ZSET (the service's clock) expires it,
 # so a Redis clock running ahead of the service's never forgets a key younger than the TTL.
@@ -388,34 +393,54 @@ return out
 
 # Every bucket and edge read of one tenant's range totals in one command (the keys share
 # the tenant's slot): a pipeline of dozens of HMGETs costs more in the client's packing and
-# parsing than in Redis. An edge (a partial minute) is summed here, exactly, into the
-# buckets' own "count:successes:parts" text, so its events never cross the wire.
-# KEYS: one per read. ARGV[1]: the success threshold; then per read 'h', n, n fields (HMGET:
-# a bucket text or nil per field) or 'z', low, high (the edge's one text).
+# parsing than in Redis. Each read (a run of whole buckets, or a partial-second edge) is
+# summed here, exactly, into the buckets' own "count:successes:parts" text, so neither the
+# buckets nor an edge's events cross the wire. KEYS: one per read. ARGV[1]: the success
+# threshold; then per read 'h', first, last or 'z', low, high. Answers one text per read.
 _READ_RANGES = (
     _LUA_SUMS
     + """
 local threshold = tonumber(ARGV[1])
 local out, a = {}, 2
+-- Each key is one range: 'h', first, last: the whole buckets [first, last) of one level's
+-- hash, or 'z', min, max: the events of one partial-second edge of a series. Either way the
+-- answer is one `count:wins:part:part...`, summed exactly here.
 for i, key in ipairs(KEYS) do
+  local count, wins, parts = 0, 0, {}
   if ARGV[a] == 'h' then
-    local n = tonumber(ARGV[a + 1])
-    out[i] = redis.call('HMGET', key, unpack(ARGV, a + 2, a + 1 + n))
-    a = a + 2 + n
+    local first, last = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]) - 1
+    for from = first, last, 512 do  -- HMGET in slices: unpack has a C stack limit
+      local fields = {}
+      for b = from, math.min(from + 511, last) do fields[#fields + 1] = string.format('%d', b) end
+      for _, raw in ipairs(redis.call('HMGET', key, unpack(fields))) do
+        if raw then
+          local n = 0
+          for piece in string.gmatch(raw, '[^:]+') do
+            n = n + 1
+            if n == 1 then
+              count = count + tonumber(piece)
+            elseif n == 2 then
+              wins = wins + tonumber(piece)
+            else
+              add_exact(parts, tonumber(piece))
+            end
+          end
+        end
+      end
+    end
   else
-    local count, wins, parts = 0, 0, {}
     for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, ARGV[a + 1], ARGV[a + 2])) do
       local x = tonumber(string.match(member, ':([^:]*)$'))
       count = count + 1
       if x >= threshold then wins = wins + 1 end
       add_exact(parts, x)
     end
-    parts = compress(parts)
-    local text = {string.format('%d', count), string.format('%d', wins)}
-    for j = 1, #parts do text[#text + 1] = string.format('%.17g', parts[j]) end
-    out[i] = {table.concat(text, ':')}
-    a = a + 3
   end
+  parts = compress(parts)
+  local text = {string.format('%d', count), string.format('%d', wins)}
+  for j = 1, #parts do text[#text + 1] = string.format('%.17g', parts[j]) end
+  out[i] = table.concat(text, ':')
+  a = a + 3
 end
 return out
 """
@@ -433,10 +458,14 @@ def _series(metric: MetricType | str, domain: str | None) -> str:
     return f"m:{metric}" if domain is None else f"d:{metric}:{domain}"
 
 
-def _cover(start_us: int, end_us: int) -> tuple[dict[str, list[int]], list[tuple[int, int]]]:
-    """[start, end) as whole buckets per level (coarsest that fits first) and the at most two
-    partial-minute edges left over, as (start, end) microsecond ranges."""
-    buckets: dict[str, list[int]] = {name: [] for name, _ in LEVELS}
+_Run = tuple[str, int, int]  # (level, first bucket, last bucket + 1)
+
+
+def _cover(start_us: int, end_us: int) -> tuple[list[_Run], list[tuple[int, int]]]:
+    """[start, end) as runs of whole buckets, (level, first, last) with the coarsest level that
+    fits first, and the at most two partial-second edges left over, as (start, end)
+    microsecond ranges."""
+    runs: list[_Run] = []
     edges: list[tuple[int, int]] = []
 
     def walk(low: int, high: int, level: int) -> None:
@@ -450,17 +479,15 @@ def _cover(start_us: int, end_us: int) -> tuple[dict[str, list[int]], list[tuple
         if first >= last:
             walk(low, high, level + 1)
             return
-        buckets[name].extend(range(first, last))
+        runs.append((name, first, last))
         walk(low, first * width, level + 1)
         walk(last * width, high, level + 1)
 
     walk(start_us, end_us, 0)
-    return buckets, edges
+    return runs, edges
 
 
-def _bucket_totals(raw: bytes | None) -> tuple[int, int, int]:
-    if raw is None:
-        return 0, 0, 0
+def _bucket_totals(raw: bytes) -> tuple[int, int, int]:
     count, successes, *parts = raw.split(b":")
     return int(count), sum(scaled(float(part)) for part in parts), int(successes)
 
@@ -699,12 +726,11 @@ class RedisEventStore:
             args: list[Any] = [repr(SUCCESS_THRESHOLD)]
             for metric in metrics:
                 series = _series(metric, domain)
-                for position, (buckets, edges) in enumerate(covers):
-                    for level, indexes in buckets.items():
-                        if indexes:
-                            keys.append(f"{base}:b:{level}:{series}")
-                            args += ("h", len(indexes), *indexes)
-                            plan.append((metric, position))
+                for position, (runs, edges) in enumerate(covers):
+                    for level, first, last in runs:
+                        keys.append(f"{base}:b:{level}:{series}")
+                        args += ("h", first, last)
+                        plan.append((metric, position))
                     for low, high in edges:
                         keys.append(f"{base}:s:{series}")
                         args += ("z", low, f"({high}")
@@ -713,13 +739,12 @@ class RedisEventStore:
                 commands.append(self._script("read_ranges", keys, args))
         replies = [reply for tenant_replies in self._run(commands) for reply in tenant_replies]
         sums = {metric: [[0, 0, 0] for _ in spans] for metric in metrics}
-        for (metric, position), reply in zip(plan, replies, strict=True):
+        for (metric, position), raw in zip(plan, replies, strict=True):
             total = sums[metric][position]
-            for raw in reply:
-                count, exact, successes = _bucket_totals(raw)
-                total[0] += count
-                total[1] += exact
-                total[2] += successes
+            count, exact, successes = _bucket_totals(raw)
+            total[0] += count
+            total[1] += exact
+            total[2] += successes
         return {metric: [RangeTotals(*total) for total in sums[metric]] for metric in metrics}
 
     def summary(

@@ -370,7 +370,7 @@ def test_range_sums_stay_exact_for_values_of_every_magnitude_through_evictions(r
     for n in range(1200):  # one minute, so one day, hour and minute bucket, sees them all
         value = rng.choice(magnitudes) * rng.choice([1, -1]) * rng.randint(1, 9)
         value = math.copysign(min(abs(value), 1e15), value)
-        at = minute + timedelta(seconds=n % 60)
+        at = minute + timedelta(seconds=n % 60, milliseconds=n * 37 % 1000)
         recorded.append(
             record(service, metric_type=MetricType.COST_USD, value=value, occurred_at=at)
         )
@@ -380,6 +380,8 @@ def test_range_sums_stay_exact_for_values_of_every_magnitude_through_evictions(r
         (minute - timedelta(minutes=30), minute + timedelta(minutes=30)),  # hours or minutes
         (minute - timedelta(seconds=30), minute + timedelta(seconds=90)),  # a whole minute
         (minute + timedelta(seconds=20), minute + timedelta(seconds=45)),  # a partial minute
+        (minute + timedelta(seconds=20.5), minute + timedelta(seconds=45.25)),  # part seconds
+        (minute + timedelta(seconds=7.1), minute + timedelta(seconds=7.9)),  # within a second
     ]
     totals = store.totals(tenant_id="t1", domain=None, metrics=[MetricType.COST_USD], spans=spans)
     memory = MemoryEventStore()
@@ -395,12 +397,29 @@ def test_range_sums_stay_exact_for_values_of_every_magnitude_through_evictions(r
     )
     # Each bucket keeps a short expansion however many magnitudes it has seen.
     client = redis.Redis.from_url(redis_url)
-    for level in "dhn":
+    for level in "dhnxs":
         buckets = client.hgetall(f"{{{PREFIX}:t1}}:o:b:{level}:m:cost_usd").values()
         assert buckets
         for raw in buckets:
             assert len(raw.split(b":")) - 2 <= 24
     client.close()
+
+
+def test_a_span_of_years_sums_every_day_bucket_as_memory_does(redis_url):
+    # A run of 1,500 day buckets is read in several HMGET slices inside the script.
+    store = redis_store(redis_url)
+    service = OutcomesService(max_events_per_tenant=5_000, clock=FixedClock(NOW), store=store)
+    memory = OutcomesService(max_events_per_tenant=5_000, clock=FixedClock(NOW))
+    for day in range(1, 1_600):
+        at = NOW - day * DAY + timedelta(seconds=day % 61)
+        for target in (service, memory):
+            record(target, metric_type=MetricType.LATENCY_MS, value=day * 0.1, occurred_at=at)
+    spans = [(NOW - 1_500 * DAY, NOW), (NOW - 1_234.5 * DAY, NOW - 3.25 * DAY)]
+    totals = store.totals(tenant_id="t1", domain=None, metrics=[MetricType.LATENCY_MS], spans=spans)
+    assert [t.count for t in totals[MetricType.LATENCY_MS]] == [1_500, 1_231]
+    assert totals == memory._store.totals(
+        tenant_id="t1", domain=None, metrics=[MetricType.LATENCY_MS], spans=spans
+    )
 
 
 @pytest.mark.parametrize(
