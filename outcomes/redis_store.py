@@ -391,62 +391,108 @@ end
 return out
 """
 
-# Every bucket and edge read of one tenant's range totals in one command (the keys share
-# the tenant's slot): a pipeline of dozens of HMGETs costs more in the client's packing and
-# parsing than in Redis. Each read (a run of whole buckets, or a partial-second edge) is
-# summed here, exactly, into the buckets' own "count:successes:parts" text, so neither the
-# buckets nor an edge's events cross the wire. KEYS: one per read. ARGV[1]: the success
-# threshold; then per read 'h', first, last or 'z', low, high. Answers one text per read.
-_READ_RANGES = (
+# One tenant's range totals in one command, all of it computed here: `walk` covers each
+# span with runs of whole buckets per level (coarsest first) and at most two partial-second
+# edges; each level's runs of every span are one HMGET, each edge one ZRANGEBYSCORE, and all
+# of it is summed exactly into one "count:successes:parts" text per series and span.
+# Sending the runs (or the bucket names) instead cost the client more packing than the
+# whole read cost Redis. Bounds are whole microseconds below 2**53, so a division by a
+# level's width rounds to the right bucket and the products are exact.
+# KEYS[1]: the tenant's base. ARGV: the success threshold, the number of series, the series,
+# then each span's start and end (microseconds). Answers series-major, one text per span.
+_READ_TOTALS = (
     _LUA_SUMS
+    + "local LEVELS = {"
+    + ", ".join(f"{{'{name}', {width}}}" for name, width in LEVELS)
+    + "}\n"
     + """
-local threshold = tonumber(ARGV[1])
-local out, a = {}, 2
--- Each key is one range: 'h', first, last: the whole buckets [first, last) of one level's
--- hash, or 'z', min, max: the events of one partial-second edge of a series. Either way the
--- answer is one `count:wins:part:part...`, summed exactly here.
-for i, key in ipairs(KEYS) do
-  local count, wins, parts = 0, 0, {}
-  if ARGV[a] == 'h' then
-    local first, last = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]) - 1
-    for from = first, last, 512 do  -- HMGET in slices: unpack has a C stack limit
-      local fields = {}
-      for b = from, math.min(from + 511, last) do fields[#fields + 1] = string.format('%d', b) end
-      for _, raw in ipairs(redis.call('HMGET', key, unpack(fields))) do
-        if raw then
-          local n = 0
-          for piece in string.gmatch(raw, '[^:]+') do
-            n = n + 1
-            if n == 1 then
-              count = count + tonumber(piece)
-            elseif n == 2 then
-              wins = wins + tonumber(piece)
-            else
-              add_exact(parts, tonumber(piece))
-            end
-          end
-        end
-      end
-    end
-  else
-    for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, ARGV[a + 1], ARGV[a + 2])) do
-      local x = tonumber(string.match(member, ':([^:]*)$'))
-      count = count + 1
-      if x >= threshold then wins = wins + 1 end
-      add_exact(parts, x)
+local base, threshold, nseries = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local spans = {}
+for i = 3 + nseries, #ARGV, 2 do spans[#spans + 1] = {tonumber(ARGV[i]), tonumber(ARGV[i + 1])} end
+
+local runs, edges = {}, {}  -- runs[level]: {span, first, last}; edges: {span, low, high}
+for level = 1, #LEVELS do runs[level] = {} end
+local function walk(span, low, high, level)
+  if low >= high then return end
+  if level > #LEVELS then
+    edges[#edges + 1] = {span, low, high}
+    return
+  end
+  local width = LEVELS[level][2]
+  local first, last = math.ceil(low / width), math.floor(high / width)
+  if first >= last then return walk(span, low, high, level + 1) end
+  local level_runs = runs[level]
+  level_runs[#level_runs + 1] = {span, first, last}
+  walk(span, low, first * width, level + 1)
+  walk(span, last * width, high, level + 1)
+end
+for span, bounds in ipairs(spans) do walk(span, bounds[1], bounds[2], 1) end
+
+-- The bucket names of each level's runs, and the span each belongs to: the same per series.
+local fields, owners = {}, {}
+for level = 1, #LEVELS do
+  local names, owner = {}, {}
+  for _, run in ipairs(runs[level]) do
+    for b = run[2], run[3] - 1 do
+      names[#names + 1] = string.format('%d', b)
+      owner[#owner + 1] = run[1]
     end
   end
-  parts = compress(parts)
-  local text = {string.format('%d', count), string.format('%d', wins)}
-  for j = 1, #parts do text[#text + 1] = string.format('%.17g', parts[j]) end
-  out[i] = table.concat(text, ':')
-  a = a + 3
+  fields[level], owners[level] = names, owner
+end
+
+local function add_bucket(total, raw)  -- a bucket text "count:successes:part:part..."
+  local n = 0
+  for piece in string.gmatch(raw, '[^:]+') do
+    n = n + 1
+    if n == 1 then
+      total[1] = total[1] + tonumber(piece)
+    elseif n == 2 then
+      total[2] = total[2] + tonumber(piece)
+    else
+      add_exact(total[3], tonumber(piece))
+    end
+  end
+end
+
+local out = {}
+for s = 1, nseries do
+  local series = ARGV[2 + s]
+  local totals = {}
+  for span = 1, #spans do totals[span] = {0, 0, {}} end
+  for level = 1, #LEVELS do
+    local names, owner = fields[level], owners[level]
+    local key = base .. ':b:' .. LEVELS[level][1] .. ':' .. series
+    for from = 1, #names, 512 do  -- HMGET in slices: unpack has a C stack limit
+      local upto = math.min(from + 511, #names)
+      for j, raw in ipairs(redis.call('HMGET', key, unpack(names, from, upto))) do
+        if raw then add_bucket(totals[owner[from + j - 1]], raw) end
+      end
+    end
+  end
+  for _, edge in ipairs(edges) do
+    local total = totals[edge[1]]
+    local low, high = string.format('%d', edge[2]), '(' .. string.format('%d', edge[3])
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', base .. ':s:' .. series, low, high)) do
+      local x = tonumber(string.match(member, ':([^:]*)$'))
+      total[1] = total[1] + 1
+      if x >= threshold then total[2] = total[2] + 1 end
+      add_exact(total[3], x)
+    end
+  end
+  for span = 1, #spans do
+    local total = totals[span]
+    local parts = compress(total[3])
+    local text = {string.format('%d', total[1]), string.format('%d', total[2])}
+    for j = 1, #parts do text[#text + 1] = string.format('%.17g', parts[j]) end
+    out[#out + 1] = table.concat(text, ':')
+  end
 end
 return out
 """
 )
 
-_SCRIPTS = {"insert": _INSERT, "newest": _NEWEST, "read_ranges": _READ_RANGES}
+_SCRIPTS = {"insert": _INSERT, "newest": _NEWEST, "read_totals": _READ_TOTALS}
 
 
 def _text(raw: bytes | str) -> str:
@@ -456,35 +502,6 @@ def _text(raw: bytes | str) -> str:
 def _series(metric: MetricType | str, domain: str | None) -> str:
     metric = MetricType(metric).value
     return f"m:{metric}" if domain is None else f"d:{metric}:{domain}"
-
-
-_Run = tuple[str, int, int]  # (level, first bucket, last bucket + 1)
-
-
-def _cover(start_us: int, end_us: int) -> tuple[list[_Run], list[tuple[int, int]]]:
-    """[start, end) as runs of whole buckets, (level, first, last) with the coarsest level that
-    fits first, and the at most two partial-second edges left over, as (start, end)
-    microsecond ranges."""
-    runs: list[_Run] = []
-    edges: list[tuple[int, int]] = []
-
-    def walk(low: int, high: int, level: int) -> None:
-        if low >= high:
-            return
-        if level == len(LEVELS):
-            edges.append((low, high))
-            return
-        name, width = LEVELS[level]
-        first, last = -(-low // width), high // width
-        if first >= last:
-            walk(low, high, level + 1)
-            return
-        runs.append((name, first, last))
-        walk(low, first * width, level + 1)
-        walk(last * width, high, level + 1)
-
-    walk(start_us, end_us, 0)
-    return runs, edges
 
 
 def _bucket_totals(raw: bytes) -> tuple[int, int, int]:
@@ -717,34 +734,24 @@ class RedisEventStore:
         metrics: Sequence[MetricType],
         spans: Sequence[Span],
     ) -> dict[MetricType, list[RangeTotals]]:
-        covers = [_cover(time_key(start), time_key(end)) for start, end in spans]
-        commands: list[Command] = []
-        plan: list[tuple[MetricType, int]] = []  # (metric, span) of each read
-        for tenant in self._tenants(tenant_id):
-            base = self._base(tenant)
-            keys: list[str] = []
-            args: list[Any] = [repr(SUCCESS_THRESHOLD)]
-            for metric in metrics:
-                series = _series(metric, domain)
-                for position, (runs, edges) in enumerate(covers):
-                    for level, first, last in runs:
-                        keys.append(f"{base}:b:{level}:{series}")
-                        args += ("h", first, last)
-                        plan.append((metric, position))
-                    for low, high in edges:
-                        keys.append(f"{base}:s:{series}")
-                        args += ("z", low, f"({high}")
-                        plan.append((metric, position))
-            if keys:
-                commands.append(self._script("read_ranges", keys, args))
-        replies = [reply for tenant_replies in self._run(commands) for reply in tenant_replies]
+        series = [_series(metric, domain) for metric in metrics]
+        bounds = [time_key(moment) for span in spans for moment in span]
+        args = [repr(SUCCESS_THRESHOLD), len(series), *series, *bounds]
+        replies = self._run(
+            [
+                self._script("read_totals", [base], args)
+                for base in map(self._base, self._tenants(tenant_id))
+            ]
+        )
         sums = {metric: [[0, 0, 0] for _ in spans] for metric in metrics}
-        for (metric, position), raw in zip(plan, replies, strict=True):
-            total = sums[metric][position]
-            count, exact, successes = _bucket_totals(raw)
-            total[0] += count
-            total[1] += exact
-            total[2] += successes
+        for reply in replies:  # a tenant's: series-major, one text per span
+            texts = iter(reply)
+            for metric in metrics:
+                for total in sums[metric]:
+                    count, exact, successes = _bucket_totals(next(texts))
+                    total[0] += count
+                    total[1] += exact
+                    total[2] += successes
         return {metric: [RangeTotals(*total) for total in sums[metric]] for metric in metrics}
 
     def summary(
