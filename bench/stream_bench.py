@@ -42,7 +42,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 # scale_bench sets up Django and holds the server, the client and the workload to reuse.
-from scale_bench import Connection, Server, load, seed, tokens  # noqa: E402
+from scale_bench import Connection, Server, load, seed, summarize, tokens  # noqa: E402
 
 from agent33_site.security.tokens import issue_token  # noqa: E402
 
@@ -82,7 +82,7 @@ async def phase(url: str, auth: dict[str, str], writer_token: str) -> tuple[dict
     result, written = await asyncio.gather(
         load(url, CLIENTS, SECONDS, auth), writer(url, writer_token, SECONDS)
     )
-    return result, written
+    return summarize([result]), written
 
 
 # --- the subscribers' process -------------------------------------------------------------------
