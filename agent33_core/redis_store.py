@@ -17,13 +17,16 @@ A write is one Lua script (`PUT`): admission against the caps, the record, its i
 the evictions it causes happen atomically. `update` is compare-and-set: it reads the record,
 runs `change` in Python and writes only if the record is still what it read (else retries),
 so two processes never both apply a transition. A read is one round trip per tenant, sent
-as one pipeline when an operator reads every tenant.
+as one pipeline when an operator reads every tenant. Inside `batched_reads()`, the pages
+every store is asked for wait and go together in one pipeline (the hub's five sources).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -157,6 +160,72 @@ def run_pipeline(
     raise AssertionError("unreachable")
 
 
+class DeferredPage(Generic[R]):
+    """A `Page` whose pipeline waits in a `batched_reads()` block: reading any of its
+    fields sends every page waiting in the block at once (one round trip for all)."""
+
+    __slots__ = ("_build", "_commands", "_page")
+
+    def __init__(self, commands: list[Command], build: Callable[[list[Any]], Page[R]]) -> None:
+        self._commands = commands
+        self._build = build
+        self._page: Page[R] | None = None
+
+    def _resolved(self) -> Page[R]:
+        if self._page is None:
+            _send_waiting()
+        if self._page is None:
+            raise RuntimeError("A deferred page was read after its batch was dropped.")
+        return self._page
+
+    @property
+    def total(self) -> int:
+        return self._resolved().total
+
+    @property
+    def records(self) -> Sequence[R]:
+        return self._resolved().records
+
+    @property
+    def keys(self) -> Sequence[tuple[float, str]] | None:
+        return self._resolved().keys
+
+
+class _Waiting(threading.local):
+    def __init__(self) -> None:
+        self.client: redis.Redis | None = None
+        self.pages: list[DeferredPage] | None = None  # None: reads go at once
+
+
+_waiting = _Waiting()
+
+
+@contextmanager
+def batched_reads() -> Iterator[None]:
+    """Within the block, this thread's page reads of every `RedisRecordStore` answer a
+    `DeferredPage` and wait; they are sent together, in one pipeline, when one of them is
+    first read or when the block ends. Nested blocks join the outer one."""
+    if _waiting.pages is not None:
+        yield
+        return
+    _waiting.pages = []
+    try:
+        yield
+        _send_waiting()
+    finally:
+        _waiting.pages, _waiting.client = None, None
+
+
+def _send_waiting() -> None:
+    pages, client = _waiting.pages, _waiting.client
+    if not pages or client is None:
+        return
+    _waiting.pages = []
+    replies = iter(run_pipeline(client, [c for page in pages for c in page._commands], [_NEWEST]))
+    for page in pages:
+        page._page = page._build([next(replies) for _ in page._commands])
+
+
 def hash_tag(tenant: str) -> str:
     """The tenant as it stands inside a hash tag: braces and `%` percent-encoded."""
     return tenant.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
@@ -215,9 +284,20 @@ class RedisRecordStore(Generic[R]):
         return sorted(t.decode() for t in self._redis.smembers(self._tenants_key))
 
     def _read(self, tenant_id: str | None, index: str, limit: int, minimum: str) -> Page[R]:
-        tenants = self._tenants(tenant_id)
+        commands = self._page_commands(self._tenants(tenant_id), index, limit, minimum)
+        if _waiting.pages is not None and (
+            _waiting.client is None or _waiting.client is self._redis
+        ):
+            deferred = DeferredPage(commands, lambda replies: self._page(replies, limit))
+            _waiting.client = self._redis
+            _waiting.pages.append(deferred)
+            return deferred  # type: ignore[return-value]  (it reads as a Page)
+        return self._page(run_pipeline(self._redis, commands, [_NEWEST]), limit)
+
+    def _page(self, replies: list[Any], limit: int) -> Page[R]:
+        """The newest `limit` of every tenant's page reply."""
         total, rows = 0, []
-        for reply in self._pages(tenants, index, limit, minimum):
+        for reply in replies:
             total += int(reply[0])
             for position in range(1, len(reply), 3):
                 score, raw = float(reply[position + 1]), reply[position + 2]
@@ -228,14 +308,16 @@ class RedisRecordStore(Generic[R]):
         records = LazyRecords([raw for _, _, raw in newest], self._model.model_validate_json)
         return Page(total, records, keys)
 
-    def _pages(self, tenants: list[str], index: str, limit: int, minimum: str) -> list[Any]:
-        """Each tenant's page, in one round trip."""
+    def _page_commands(
+        self, tenants: list[str], index: str, limit: int, minimum: str
+    ) -> list[Command]:
+        """Each tenant's page read: one EVALSHA each, sent as one pipeline."""
         sha = self._newest.sha
-        commands = []
+        commands: list[Command] = []
         for tenant in tenants:
             base = self._base(tenant)
             commands.append(("evalsha", (sha, 2, f"{base}:i:{index}", base, limit, minimum)))
-        return run_pipeline(self._redis, commands, [_NEWEST])
+        return commands
 
     # --- writes --------------------------------------------------------------------
 

@@ -67,6 +67,36 @@ class Page(Generic[R]):
     keys: Sequence[tuple[float, str]] | None = None
 
 
+class PageWhenRead(Generic[R]):
+    """A `Page` worked out by `build` when one of its fields is first read: a page that
+    post-processes a store's page leaves the store's read waiting with the others in a
+    `redis_store.batched_reads()` block."""
+
+    __slots__ = ("_build", "_page")
+
+    def __init__(self, build: Callable[[], Page[R]]) -> None:
+        self._build: Callable[[], Page[R]] | None = build
+        self._page: Page[R] | None = None
+
+    def _built(self) -> Page[R]:
+        if self._page is None:
+            assert self._build is not None
+            self._page, self._build = self._build(), None
+        return self._page
+
+    @property
+    def total(self) -> int:
+        return self._built().total
+
+    @property
+    def records(self) -> Sequence[R]:
+        return self._built().records
+
+    @property
+    def keys(self) -> Sequence[tuple[float, str]] | None:
+        return self._built().keys
+
+
 class LazyRecords(Sequence[R]):
     """Stored JSON texts read as records when first indexed (each parsed at most once)."""
 

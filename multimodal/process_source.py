@@ -13,7 +13,13 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from agent33_core.errors import NotFound
-from operations.registry import AppliedControl, ProcessEntry, ProcessPage, StepActivity
+from operations.registry import (
+    AppliedControl,
+    PageOfRecords,
+    ProcessEntry,
+    ProcessPage,
+    StepActivity,
+)
 
 from .domain import LIVE_STATES, REQUEST_ID_PREFIX, MultimodalRequest, RequestState
 from .services import get_multimodal_service
@@ -31,18 +37,16 @@ class MultimodalProcessSource:
         CANCEL: {state.value: RequestState.CANCELLED.value for state in LIVE_STATES}
     }
 
-    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
+    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> PageOfRecords:
         """Pending and processing requests; `since` does not narrow live work."""
-        page = get_multimodal_service().live_page(tenant_id=tenant_id, limit=limit)
-        return ProcessPage(page.total, page.records)
+        return get_multimodal_service().live_page(tenant_id=tenant_id, limit=limit)
 
-    def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
+    def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> PageOfRecords:
         if status not in self.statuses:
             return ProcessPage(0, [])  # not a multimodal state: no request has it
-        page = get_multimodal_service().state_page(
+        return get_multimodal_service().state_page(
             tenant_id=tenant_id, state=RequestState(status), limit=limit
         )
-        return ProcessPage(page.total, page.records)
 
     def sort_key(self, record: MultimodalRequest) -> tuple[datetime, str]:
         """A request starts when it is created (the order of the store's indexes too)."""

@@ -26,7 +26,7 @@ from agent33_core.clock import new_id, utc_now
 from agent33_core.errors import InvalidTransition, QuotaExceeded
 from agent33_core.lifecycle import transition
 from agent33_core.registry import services
-from agent33_core.store import Page
+from agent33_core.store import Page, PageWhenRead
 from operations import stream
 
 from . import policy as rules
@@ -332,10 +332,15 @@ class MultimodalService:
 
     def _still(self, page: Page[StoredRequest], states: frozenset) -> Page[MultimodalRequest]:
         """The page's requests still in `states` once reaped, and the total without those
-        that left them just now."""
-        reaped = self._reaped_all(page.records)
-        kept = [s.request for s in reaped if s.state in states]
-        return Page(page.total - (len(reaped) - len(kept)), kept)
+        that left them just now; worked out when first read, so that the store's read can
+        wait with the hub's other pages (`batched_reads`)."""
+
+        def still() -> Page[MultimodalRequest]:
+            reaped = self._reaped_all(page.records)
+            kept = [s.request for s in reaped if s.state in states]
+            return Page(page.total - (len(reaped) - len(kept)), kept)
+
+        return PageWhenRead(still)  # type: ignore[return-value]  (it reads as a Page)
 
     def _reaped_all(self, records: list[StoredRequest]) -> list[StoredRequest]:
         now = utc_now()

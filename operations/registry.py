@@ -92,6 +92,20 @@ class StepActivity(BaseModel):
     completed_at: datetime | None = None
 
 
+class PageOfRecords(Protocol):
+    """What the hub reads of a page: a `ProcessPage`, or a store's own `Page` handed on
+    as it is (read only after every source was asked, so Redis sends all pages at once)."""
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def records(self) -> Sequence[Any]: ...
+
+    @property
+    def keys(self) -> Sequence[tuple[float, str]] | None: ...
+
+
 class ProcessPage(NamedTuple):
     """The newest `limit` matching records, and how many matched before the limit."""
 
@@ -130,11 +144,11 @@ class ProcessSource(Protocol):
     live_statuses: frozenset[str]  # what the default hub view shows
     controls: Mapping[str, Mapping[str, str]]
 
-    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
+    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> PageOfRecords:
         """The default hub view of this type (contract §5; `since` bounds workflow runs)."""
         ...
 
-    def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
+    def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> PageOfRecords:
         """Every process in `status` (none when the type has no such status)."""
         ...
 

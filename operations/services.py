@@ -27,14 +27,15 @@ from pydantic import BaseModel
 from agent33_core import state
 from agent33_core.clock import utc_now
 from agent33_core.errors import NotFound, UnsupportedAction
+from agent33_core.redis_store import batched_reads
 from agent33_core.registry import services
 
 from . import stream
 from .domain import ControlRecord, shown
 from .history import make_control_history
 from .registry import (
+    PageOfRecords,
     ProcessEntry,
-    ProcessPage,
     ProcessSource,
     SourceRegistry,
     StepActivity,
@@ -69,7 +70,7 @@ class ProcessDetail(ProcessEntry):
 _Keyed = tuple[tuple[float, str], ProcessSource, Sequence[Any], int]
 
 
-def _keyed(source: ProcessSource, page: ProcessPage) -> Iterator[_Keyed]:
+def _keyed(source: ProcessSource, page: PageOfRecords) -> Iterator[_Keyed]:
     """A page's records behind their merge keys: the store's own keys when it gave them
     (a record is then read only if the merge keeps it), else `source.sort_key`'s, each
     computed when the merge reaches it. Timestamps order exactly as the datetimes do."""
@@ -202,17 +203,24 @@ class OperationsHubService:
         keys = self.include_keys() if include is None else include
         sources = [s for s in map(self._registry.by_include, keys) if s is not None]
         since = since or utc_now() - DEFAULT_SINCE
-        counts: dict[str, int] = {}
-        pages: list[Iterator[_Keyed]] = []
-        for source in sources:
-            if status is None:
-                page = source.live_page(tenant_id=tenant_id, since=since, limit=limit)
-            else:
-                page = source.status_page(tenant_id=tenant_id, status=status, limit=limit)
-            counts[source.process_type] = page.total
-            pages.append(_keyed(source, page))
+        # Ask every source first, read the pages after: on Redis the pages then travel
+        # together, one round trip for all (`batched_reads`).
+        with batched_reads():
+            pages = [
+                (
+                    source,
+                    source.live_page(tenant_id=tenant_id, since=since, limit=limit)
+                    if status is None
+                    else source.status_page(tenant_id=tenant_id, status=status, limit=limit),
+                )
+                for source in sources
+            ]
+        counts = {source.process_type: page.total for source, page in pages}
         # Every page is newest first: merge them, and convert only the `limit` shown.
-        return counts, list(islice(heapq.merge(*pages, key=itemgetter(0), reverse=True), limit))
+        merged = heapq.merge(
+            *(_keyed(source, page) for source, page in pages), key=itemgetter(0), reverse=True
+        )
+        return counts, list(islice(merged, limit))
 
     def _locate(
         self, *, tenant_id: str | None, process_id: str

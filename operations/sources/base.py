@@ -33,7 +33,13 @@ from agent33_core.sizing import block_bytes, model_bytes, value_bytes
 from agent33_core.store import Page, StoreSpec
 from operations import stream
 from operations.domain import shown
-from operations.registry import AppliedControl, ProcessEntry, ProcessPage, StepActivity
+from operations.registry import (
+    AppliedControl,
+    PageOfRecords,
+    ProcessEntry,
+    ProcessPage,
+    StepActivity,
+)
 from operations.stores import make_store
 
 R = TypeVar("R", bound=BaseModel)
@@ -319,16 +325,14 @@ class ServiceBackedSource:
         }
         self._handle = handle
 
-    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> ProcessPage:
+    def live_page(self, *, tenant_id: str | None, since: datetime, limit: int) -> PageOfRecords:
         """Live records whenever they started (`since` does not narrow live work)."""
-        page = self._handle.get().newest_live(tenant_id=tenant_id, limit=limit)
-        return ProcessPage(page.total, page.records, page.keys)
+        return self._handle.get().newest_live(tenant_id=tenant_id, limit=limit)
 
-    def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> ProcessPage:
+    def status_page(self, *, tenant_id: str | None, status: str, limit: int) -> PageOfRecords:
         if status not in self.statuses:
             return ProcessPage(0, [])
-        page = self._handle.get().newest(tenant_id=tenant_id, status=status, limit=limit)
-        return ProcessPage(page.total, page.records, page.keys)
+        return self._handle.get().newest(tenant_id=tenant_id, status=status, limit=limit)
 
     def sort_key(self, record: BaseModel) -> tuple[datetime, str]:
         return record.started_at, record.id

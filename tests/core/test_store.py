@@ -36,7 +36,7 @@ def make_store(request):
         client = redis.Redis.from_url(request.getfixturevalue("redis_server").url)
         client.flushdb()
 
-    def build(*, max_records: int = 100, max_bytes: int = 10_000, evicted=None):
+    def build(*, max_records: int = 100, max_bytes: int = 10_000, evicted=None, name="jobs"):
         spec = StoreSpec(
             noun="job",
             status_of=lambda job: job.status,
@@ -49,7 +49,7 @@ def make_store(request):
         )
         if client is None:
             return MemoryRecordStore(spec)
-        return RedisRecordStore(spec, client=client, prefix="test", name="jobs", model=Job)
+        return RedisRecordStore(spec, client=client, prefix="test", name=name, model=Job)
 
     yield build
     if client is not None:
@@ -205,3 +205,69 @@ def test_reads_survive_a_redis_that_forgot_its_scripts(redis_server):
     client.script_flush()
     page = store.newest(tenant_id="a", status=None, limit=10)
     assert (page.total, ids(page)) == (1, [first.id])
+
+
+def _sent_commands(monkeypatch) -> list[int]:
+    """How many packed commands (round trips) connections send from now on."""
+    from redis.connection import Connection
+
+    sent = [0]
+    send = Connection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent[0] += 1
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counting)
+    return sent
+
+
+def test_batched_reads_send_every_waiting_page_in_one_round_trip(make_store, monkeypatch):
+    # On Redis, pages asked for inside the block wait and go together; on memory the block
+    # changes nothing. Either way each page reads as the same read outside the block would.
+    from agent33_core.redis_store import batched_reads
+
+    jobs, other = make_store(), make_store(name="others")
+    for n in range(6):
+        jobs.insert(job(n, tenant="a" if n % 2 else "b", status="running" if n % 3 else "done"))
+    other.insert(job(9, tenant="a"))
+
+    def reads():
+        return [
+            jobs.newest_live(tenant_id="a", limit=10),
+            jobs.newest(tenant_id=None, status="done", limit=1),
+            other.newest(tenant_id="a", status=None, limit=10),
+        ]
+
+    expected = [(page.total, ids(page)) for page in reads()]
+    assert expected == [(2, ["job-0005", "job-0001"]), (2, ["job-0003"]), (1, ["job-0009"])]
+    backend = "redis" if isinstance(jobs, RedisRecordStore) else "memory"
+    sent = _sent_commands(monkeypatch)
+    with batched_reads():
+        pages = reads()
+        before_any_read = sent[0]
+    assert [(page.total, ids(page)) for page in pages] == expected
+    # The operator's read asked Redis for the tenants first; the pages then went together.
+    assert (before_any_read, sent[0]) == ((1, 2) if backend == "redis" else (0, 0))
+
+    with batched_reads():
+        first, second = reads()[:2]
+        assert first.total == 2  # reading one page sends all that wait
+        sent_after_first = sent[0]
+        assert ids(second) == ["job-0003"]
+        assert sent[0] == sent_after_first
+
+
+def test_a_page_of_a_batch_that_failed_cannot_be_read(make_store):
+    from agent33_core.redis_store import batched_reads
+
+    jobs = make_store()
+    jobs.insert(job(1, tenant="a"))
+    with pytest.raises(ZeroDivisionError), batched_reads():
+        page = jobs.newest_live(tenant_id="a", limit=10)
+        1 / 0  # noqa: B018
+    if isinstance(jobs, RedisRecordStore):  # its read never went: no answer to make up
+        with pytest.raises(RuntimeError, match="after its batch was dropped"):
+            page.total  # noqa: B018
+    else:
+        assert ids(page) == ["job-0001"]
