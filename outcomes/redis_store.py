@@ -14,9 +14,9 @@ domain) or `d:<m>:<d>`; a member is `<seq>:<id>`, `seq` 17 zero-padded digits of
     {P:T}:o:et:<type>     ZSET    the same, one event type
     {P:T}:o:s:<S>         ZSET    `<member>:<value>` (the value's repr), per series
     {P:T}:o:b:<L>:<S>     HASH    bucket -> "count:successes:c1:c2:...", L a level of
-                                  LEVELS (day, 4 h, hour, 10 min, minute, 10 s, second); c1..
-                                  an expansion of
-                                  doubles (Shewchuk) whose exact sum is the bucket's sum
+                                  LEVELS (day, 4 h, hour, 10 min, minute, 10 s, second);
+                                  c1.. an expansion of doubles (Shewchuk) whose exact sum
+                                  is the bucket's sum
     {P:T}:o:c, :c:<d>     HASH    tallies: total, d:<domain>, e:<type>, m:<metric>, f:<class>
     {P:T}:o:k:<key>       STRING  idempotency key -> event id (PX: the TTL and an hour)
     {P:T}:o:kz            ZSET    id of each keyed event, scored by when its key was taken
@@ -150,29 +150,42 @@ local function add_exact(parts, x)
   parts[kept + 1] = x
 end
 
--- Add (sign = 1) or remove (sign = -1) one value in a bucket "count:successes:parts...".
-local function bucket_add(hash, field, value, success, sign)
-  local old = redis.call('HGET', hash, field)
-  local count, wins, parts = 0, 0, {}
-  if old then
-    local n = 0
-    for piece in string.gmatch(old, '[^:]+') do
-      n = n + 1
-      if n == 1 then count = tonumber(piece)
-      elseif n == 2 then wins = tonumber(piece)
-      else parts[#parts + 1] = tonumber(piece) end
+-- A total is {count, successes, parts}; as text (a bucket, or a read's answer) it is
+-- "count:successes:part:part...". Add a text's counts and parts (exactly) to a total:
+local function add_text(total, text)
+  local n = 0
+  for piece in string.gmatch(text, '[^:]+') do
+    n = n + 1
+    if n == 1 then
+      total[1] = total[1] + tonumber(piece)
+    elseif n == 2 then
+      total[2] = total[2] + tonumber(piece)
+    else
+      add_exact(total[3], tonumber(piece))
     end
   end
-  count = count + sign
-  if count <= 0 then
+end
+
+local function as_text(total)  -- its parts compressed
+  local parts = compress(total[3])
+  local text = {string.format('%d', total[1]), string.format('%d', total[2])}
+  for j = 1, #parts do text[#text + 1] = string.format('%.17g', parts[j]) end
+  return table.concat(text, ':')
+end
+
+-- Add (sign = 1) or remove (sign = -1) one value in a bucket.
+local function bucket_add(hash, field, value, success, sign)
+  local old = redis.call('HGET', hash, field)
+  local total = {0, 0, {}}
+  if old then add_text(total, old) end
+  total[1] = total[1] + sign
+  if total[1] <= 0 then
     redis.call('HDEL', hash, field)
     return
   end
-  add_exact(parts, sign * value)
-  parts = compress(parts)
-  local text = {string.format('%d', count), string.format('%d', wins + sign * success)}
-  for i = 1, #parts do text[#text + 1] = string.format('%.17g', parts[i]) end
-  redis.call('HSET', hash, field, table.concat(text, ':'))
+  total[2] = total[2] + sign * success
+  add_exact(total[3], sign * value)
+  redis.call('HSET', hash, field, as_text(total))
 end
 """
 
@@ -441,20 +454,6 @@ for level = 1, #LEVELS do
   fields[level], owners[level] = names, owner
 end
 
-local function add_bucket(total, raw)  -- a bucket text "count:successes:part:part..."
-  local n = 0
-  for piece in string.gmatch(raw, '[^:]+') do
-    n = n + 1
-    if n == 1 then
-      total[1] = total[1] + tonumber(piece)
-    elseif n == 2 then
-      total[2] = total[2] + tonumber(piece)
-    else
-      add_exact(total[3], tonumber(piece))
-    end
-  end
-end
-
 local out = {}
 for s = 1, nseries do
   local series = ARGV[2 + s]
@@ -466,7 +465,7 @@ for s = 1, nseries do
     for from = 1, #names, 512 do  -- HMGET in slices: unpack has a C stack limit
       local upto = math.min(from + 511, #names)
       for j, raw in ipairs(redis.call('HMGET', key, unpack(names, from, upto))) do
-        if raw then add_bucket(totals[owner[from + j - 1]], raw) end
+        if raw then add_text(totals[owner[from + j - 1]], raw) end
       end
     end
   end
@@ -480,13 +479,7 @@ for s = 1, nseries do
       add_exact(total[3], x)
     end
   end
-  for span = 1, #spans do
-    local total = totals[span]
-    local parts = compress(total[3])
-    local text = {string.format('%d', total[1]), string.format('%d', total[2])}
-    for j = 1, #parts do text[#text + 1] = string.format('%.17g', parts[j]) end
-    out[#out + 1] = table.concat(text, ':')
-  end
+  for span = 1, #spans do out[#out + 1] = as_text(totals[span]) end
 end
 return out
 """
