@@ -34,7 +34,7 @@ import redis
 from pydantic import BaseModel
 
 from .errors import QuotaExceeded
-from .store import LazyRecords, Page, R, StoreSpec
+from .store import LazyRecords, Page, PageWhenRead, R, StoreSpec
 
 _PUT = """
 local base, id, json, status = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
@@ -160,41 +160,30 @@ def run_pipeline(
     raise AssertionError("unreachable")
 
 
-class DeferredPage(Generic[R]):
-    """A `Page` whose pipeline waits in a `batched_reads()` block: reading any of its
-    fields sends every page waiting in the block at once (one round trip for all)."""
+class _WaitingRead:
+    """One store's page read waiting in a `batched_reads()` block: its commands, and the
+    page its replies make once the block's pipeline was sent."""
 
-    __slots__ = ("_build", "_commands", "_page")
+    __slots__ = ("build", "commands", "page")
 
-    def __init__(self, commands: list[Command], build: Callable[[list[Any]], Page[R]]) -> None:
-        self._commands = commands
-        self._build = build
-        self._page: Page[R] | None = None
+    def __init__(self, commands: list[Command], build: Callable[[list[Any]], Page]) -> None:
+        self.commands = commands
+        self.build = build
+        self.page: Page | None = None
 
-    def _resolved(self) -> Page[R]:
-        if self._page is None:
+    def answer(self) -> Page:
+        """The page, sending every read still waiting in the block first if need be."""
+        if self.page is None:
             _send_waiting()
-        if self._page is None:
+        if self.page is None:
             raise RuntimeError("A deferred page was read after its batch was dropped.")
-        return self._page
-
-    @property
-    def total(self) -> int:
-        return self._resolved().total
-
-    @property
-    def records(self) -> Sequence[R]:
-        return self._resolved().records
-
-    @property
-    def keys(self) -> Sequence[tuple[float, str]] | None:
-        return self._resolved().keys
+        return self.page
 
 
 class _Waiting(threading.local):
     def __init__(self) -> None:
         self.client: redis.Redis | None = None
-        self.pages: list[DeferredPage] | None = None  # None: reads go at once
+        self.reads: list[_WaitingRead] | None = None  # None: reads go at once
 
 
 _waiting = _Waiting()
@@ -202,28 +191,28 @@ _waiting = _Waiting()
 
 @contextmanager
 def batched_reads() -> Iterator[None]:
-    """Within the block, this thread's page reads of every `RedisRecordStore` answer a
-    `DeferredPage` and wait; they are sent together, in one pipeline, when one of them is
-    first read or when the block ends. Nested blocks join the outer one."""
-    if _waiting.pages is not None:
+    """Within the block, this thread's page reads of every `RedisRecordStore` answer a page
+    that waits (`PageWhenRead`); they are sent together, in one pipeline, when one of them
+    is first read or when the block ends. Nested blocks join the outer one."""
+    if _waiting.reads is not None:
         yield
         return
-    _waiting.pages = []
+    _waiting.reads = []
     try:
         yield
         _send_waiting()
     finally:
-        _waiting.pages, _waiting.client = None, None
+        _waiting.reads, _waiting.client = None, None
 
 
 def _send_waiting() -> None:
-    pages, client = _waiting.pages, _waiting.client
-    if not pages or client is None:
+    reads, client = _waiting.reads, _waiting.client
+    if not reads or client is None:
         return
-    _waiting.pages = []
-    replies = iter(run_pipeline(client, [c for page in pages for c in page._commands], [_NEWEST]))
-    for page in pages:
-        page._page = page._build([next(replies) for _ in page._commands])
+    _waiting.reads = []
+    replies = iter(run_pipeline(client, [c for read in reads for c in read.commands], [_NEWEST]))
+    for read in reads:
+        read.page = read.build([next(replies) for _ in read.commands])
 
 
 def hash_tag(tenant: str) -> str:
@@ -285,13 +274,11 @@ class RedisRecordStore(Generic[R]):
 
     def _read(self, tenant_id: str | None, index: str, limit: int, minimum: str) -> Page[R]:
         commands = self._page_commands(self._tenants(tenant_id), index, limit, minimum)
-        if _waiting.pages is not None and (
-            _waiting.client is None or _waiting.client is self._redis
-        ):
-            deferred = DeferredPage(commands, lambda replies: self._page(replies, limit))
+        if _waiting.reads is not None and _waiting.client in (None, self._redis):
+            read = _WaitingRead(commands, lambda replies: self._page(replies, limit))
             _waiting.client = self._redis
-            _waiting.pages.append(deferred)
-            return deferred  # type: ignore[return-value]  (it reads as a Page)
+            _waiting.reads.append(read)
+            return PageWhenRead(read.answer)  # type: ignore[return-value]  (reads as a Page)
         return self._page(run_pipeline(self._redis, commands, [_NEWEST]), limit)
 
     def _page(self, replies: list[Any], limit: int) -> Page[R]:

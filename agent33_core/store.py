@@ -68,9 +68,9 @@ class Page(Generic[R]):
 
 
 class PageWhenRead(Generic[R]):
-    """A `Page` worked out by `build` when one of its fields is first read: a page that
-    post-processes a store's page leaves the store's read waiting with the others in a
-    `redis_store.batched_reads()` block."""
+    """A `Page` worked out by `build` when one of its fields is first read: a read waiting
+    in a `redis_store.batched_reads()` block, or a page made from one, which so leaves the
+    store's read waiting with the others."""
 
     __slots__ = ("_build", "_page")
 
