@@ -10,7 +10,11 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from redis.connection import Connection
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -71,3 +75,21 @@ class RedisServer:
             self._process.terminate()
             self._process.wait(timeout=10)
         self._process = None
+
+
+@contextmanager
+def counted(monkeypatch) -> Iterator[list[int]]:
+    """Count every packed command (a round trip: one command, a pipeline or a script) any
+    connection sends while the block runs; `sent[0]` is the count so far."""
+    sent = [0]
+    send = Connection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent[0] += 1
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counting)
+    try:
+        yield sent
+    finally:
+        monkeypatch.setattr(Connection, "send_packed_command", send)

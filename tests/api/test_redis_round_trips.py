@@ -9,10 +9,10 @@ each kind stored, and asserts the counts are equal and small.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import contextmanager
 
 import pytest
-from redis.connection import Connection
+
+from tests.redis_server import counted
 
 pytestmark = pytest.mark.django_db
 
@@ -31,23 +31,6 @@ def _joining_event(subject: str) -> dict:
 def redis_only(state_backend):
     if state_backend != "redis":
         pytest.skip("counts Redis round trips: runs with --state-backend=redis")
-
-
-@contextmanager
-def counted(monkeypatch):
-    """Count every packed command any connection sends while the block runs."""
-    sent = [0]
-    send = Connection.send_packed_command
-
-    def counting(self, command, check_health=True):
-        sent[0] += 1
-        return send(self, command, check_health)
-
-    monkeypatch.setattr(Connection, "send_packed_command", counting)
-    try:
-        yield sent
-    finally:
-        monkeypatch.setattr(Connection, "send_packed_command", send)
 
 
 def _seed(client, count: int) -> dict[str, str]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from agent33_core.errors import InvalidTransition, QuotaExceeded
 from agent33_core.redis_store import RedisRecordStore
 from agent33_core.store import MemoryRecordStore, StoreSpec
+from tests.redis_server import counted
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -207,21 +208,6 @@ def test_reads_survive_a_redis_that_forgot_its_scripts(redis_server):
     assert (page.total, ids(page)) == (1, [first.id])
 
 
-def _sent_commands(monkeypatch) -> list[int]:
-    """How many packed commands (round trips) connections send from now on."""
-    from redis.connection import Connection
-
-    sent = [0]
-    send = Connection.send_packed_command
-
-    def counting(self, command, check_health=True):
-        sent[0] += 1
-        return send(self, command, check_health)
-
-    monkeypatch.setattr(Connection, "send_packed_command", counting)
-    return sent
-
-
 def test_batched_reads_send_every_waiting_page_in_one_round_trip(make_store, monkeypatch):
     # On Redis, pages asked for inside the block wait and go together; on memory the block
     # changes nothing. Either way each page reads as the same read outside the block would.
@@ -242,20 +228,20 @@ def test_batched_reads_send_every_waiting_page_in_one_round_trip(make_store, mon
     expected = [(page.total, ids(page)) for page in reads()]
     assert expected == [(2, ["job-0005", "job-0001"]), (2, ["job-0003"]), (1, ["job-0009"])]
     backend = "redis" if isinstance(jobs, RedisRecordStore) else "memory"
-    sent = _sent_commands(monkeypatch)
-    with batched_reads():
-        pages = reads()
-        before_any_read = sent[0]
-    assert [(page.total, ids(page)) for page in pages] == expected
-    # The operator's read asked Redis for the tenants first; the pages then went together.
-    assert (before_any_read, sent[0]) == ((1, 2) if backend == "redis" else (0, 0))
+    with counted(monkeypatch) as sent:
+        with batched_reads():
+            pages = reads()
+            before_any_read = sent[0]
+        assert [(page.total, ids(page)) for page in pages] == expected
+        # The operator's read asked Redis for the tenants first; the pages then went together.
+        assert (before_any_read, sent[0]) == ((1, 2) if backend == "redis" else (0, 0))
 
-    with batched_reads():
-        first, second = reads()[:2]
-        assert first.total == 2  # reading one page sends all that wait
-        sent_after_first = sent[0]
-        assert ids(second) == ["job-0003"]
-        assert sent[0] == sent_after_first
+        with batched_reads():
+            first, second = reads()[:2]
+            assert first.total == 2  # reading one page sends all that wait
+            sent_after_first = sent[0]
+            assert ids(second) == ["job-0003"]
+            assert sent[0] == sent_after_first
 
 
 def test_a_page_of_a_batch_that_failed_cannot_be_read(make_store):
