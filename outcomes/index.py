@@ -431,7 +431,7 @@ class MetricSeries(Timeline):
         )
 
     def _dropped_first_block(self) -> None:
-        if len(self._blocks):  # it was in the trees: zero its entries
+        if self._blocks:  # it was in the trees: zero its entries
             count, total, successes = self._front_evicted()
             position = self._tree_base
             self._count_tree.add(position, -count)
