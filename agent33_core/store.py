@@ -110,6 +110,10 @@ class LazyRecords(Sequence[R]):
     def __len__(self) -> int:
         return len(self._raws)
 
+    def text(self, index: int) -> bytes:
+        """The stored JSON text of record `index` (not parsed)."""
+        return self._raws[index]
+
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self._raws)))]

@@ -612,7 +612,7 @@ def fill_process_buffers() -> tuple[int, str]:
         shown.append(record)
     hub = get_operations_service()
     for record in shown:
-        hub._entry_json(source, f"intake-{id(record):016x}", record)
+        hub._entry_json(source, f"intake-{id(record):016x}", [record], 0)
     detail = (
         f"stream backlog {bus.fanout.bytes / MiB:.1f} MiB of {backlog_bytes() / MiB:.0f}; "
         f"hub entry JSON {hub._entry_json.bytes_held / MiB:.1f} MiB of "

@@ -16,6 +16,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from hashlib import blake2b
 from itertools import islice
 from operator import itemgetter
 from typing import Any
@@ -24,11 +25,11 @@ import pydantic_core
 from django.conf import settings
 from pydantic import BaseModel
 
-from agent33_core import state
 from agent33_core.clock import utc_now
 from agent33_core.errors import NotFound, UnsupportedAction
 from agent33_core.redis_store import batched_reads
 from agent33_core.registry import services
+from agent33_core.store import LazyRecords
 
 from . import stream
 from .domain import ControlRecord, shown
@@ -86,22 +87,34 @@ def _keyed(source: ProcessSource, page: PageOfRecords) -> Iterator[_Keyed]:
 
 class EntryJSON:
     """Each shown record's hub entry as JSON, rendered once and reused while the store
-    still hands out that very record object (every change stores a new object, so a
-    changed record renders afresh). The cache holds weak references to records, never the
-    records themselves, and at most `max_bytes` of entries, the oldest rendered going first.
-    Redis hands out a new object on every read: there nothing is kept.
+    still holds that very record: in memory, while it hands out the same record object
+    (every change stores a new object); on Redis, while the record's stored text is the
+    same (a digest of it is kept, never the text). An entry is a function of its record
+    alone. At most `max_bytes` of entries are kept, the oldest rendered going first; the
+    cache holds weak references to records, never the records themselves.
     """
 
-    def __init__(self, *, max_bytes: int, keep: bool) -> None:
-        self._max_bytes = max_bytes if keep else 0
+    def __init__(self, *, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
         self._bytes = 0
-        self._rendered: OrderedDict[str, tuple[weakref.ref, bytes]] = OrderedDict()
+        self._rendered: OrderedDict[str, tuple[weakref.ref | bytes, bytes]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, source: ProcessSource, process_id: str, record: Any) -> bytes:
+    def __call__(
+        self, source: ProcessSource, process_id: str, records: Sequence[Any], index: int
+    ) -> bytes:
+        """The entry of `records[index]`, whose id is `process_id`."""
         hit = self._rendered.get(process_id)
-        if hit is not None and hit[0]() is record:
-            return hit[1]
+        if isinstance(records, LazyRecords):  # Redis: every read makes new objects
+            seen: weakref.ref | bytes = blake2b(records.text(index), digest_size=16).digest()
+            if hit is not None and hit[0] == seen:
+                return hit[1]
+            record = records[index]
+        else:
+            record = records[index]
+            if hit is not None and isinstance(hit[0], weakref.ref) and hit[0]() is record:
+                return hit[1]
+            seen = weakref.ref(record)
         body = pydantic_core.to_json(source.to_entry(record))
         cost = len(body) + ENTRY_JSON_OVERHEAD_BYTES
         if cost <= self._max_bytes:
@@ -109,7 +122,7 @@ class EntryJSON:
                 old = self._rendered.pop(process_id, None)
                 if old is not None:
                     self._bytes -= len(old[1]) + ENTRY_JSON_OVERHEAD_BYTES
-                self._rendered[process_id] = (weakref.ref(record), body)
+                self._rendered[process_id] = (seen, body)
                 self._bytes += cost
                 while self._bytes > self._max_bytes:
                     _, (_, dropped) = self._rendered.popitem(last=False)
@@ -133,9 +146,7 @@ class OperationsHubService:
         self._history = make_control_history(
             max_records=max_history_per_tenant, max_bytes=max_history_bytes_per_tenant
         )
-        self._entry_json = EntryJSON(
-            max_bytes=ENTRY_JSON_CACHE_BYTES, keep=state.backend() == state.MEMORY
-        )
+        self._entry_json = EntryJSON(max_bytes=ENTRY_JSON_CACHE_BYTES)
 
     def include_keys(self) -> list[str]:
         return self._registry.include_keys()
@@ -186,7 +197,7 @@ class OperationsHubService:
             {"timestamp": utc_now(), "active_count": sum(counts.values()), "counts": counts}
         )
         entries = b",".join(
-            [self._entry_json(source, key[1], records[i]) for key, source, records, i in newest]
+            [self._entry_json(source, key[1], records, i) for key, source, records, i in newest]
         )
         return b"".join((head[:-1], b',"processes":[', entries, b"]}"))
 

@@ -147,15 +147,21 @@ def test_hub_entries_are_exactly_what_validated_entries_would_write(t1, counting
     assert trusted.model_copy(update={"status": "cancelled"}).status == "cancelled"
 
 
-@pytest.mark.memory_only
-def test_a_record_shown_again_is_not_converted_again(t1, counting):
+def test_a_record_shown_again_is_not_converted_again(t1, counting, state_backend):
     _seed_live_rounds(t1, 4)
     _count_from_zero(counting)
     first = hub(t1, "?limit=10")
-    assert sum(source.converted for source in counting.values()) == 10
+    converted = {kind: source.converted for kind, source in counting.items()}
+    assert sum(converted.values()) == 10
     second = hub(t1, "?limit=10")
-    # The same stored records: their entries' JSON is reused, byte for byte.
-    assert sum(source.converted for source in counting.values()) == 10
+    # The same stored records: their entries' JSON is reused, byte for byte. On Redis a
+    # multimodal request is read afresh on every view (its lease may have run out), so its
+    # entry is converted again; every other entry is known by its stored text.
+    again = {kind: source.converted - converted[kind] for kind, source in counting.items()}
+    shown_multimodal = sum(p["type"] == "multimodal_request" for p in first["processes"])
+    assert shown_multimodal == 2
+    expected = shown_multimodal if state_backend == "redis" else 0
+    assert again == {**dict.fromkeys(again, 0), "multimodal_request": expected}
     assert second["processes"] == first["processes"]
 
 
@@ -185,7 +191,6 @@ def test_the_api_hub_writes_what_the_console_hub_model_writes(t1):
     assert {**body, "timestamp": None} == {**expected, "timestamp": None}
 
 
-@pytest.mark.memory_only
 def test_the_kept_entry_json_is_bounded_in_bytes_whatever_the_entries_size(t1, monkeypatch):
     import operations.services as hub_services
     from agent33_core.registry import services
