@@ -18,7 +18,8 @@ the evictions it causes happen atomically. `update` is compare-and-set: it reads
 runs `change` in Python and writes only if the record is still what it read (else retries),
 so two processes never both apply a transition. A read is one round trip per tenant, sent
 as one pipeline when an operator reads every tenant. Inside `batched_reads()`, the pages
-every store is asked for wait and go together in one pipeline (the hub's five sources).
+every store is asked for wait and go together in one pipeline (the hub's five sources); an
+operator's reads first learn every store's tenants together, in one pipeline before it.
 """
 
 from __future__ import annotations
@@ -161,13 +162,22 @@ def run_pipeline(
 
 
 class _WaitingRead:
-    """One store's page read waiting in a `batched_reads()` block: its commands, and the
-    page its replies make once the block's pipeline was sent."""
+    """One store's page read waiting in a `batched_reads()` block: the tenants it reads
+    (None: every tenant in `tenants_key`, an operator's read), the commands `plan` makes for
+    them, and the page `build` makes of their replies once the block was sent."""
 
-    __slots__ = ("build", "commands", "page")
+    __slots__ = ("build", "page", "plan", "tenants", "tenants_key")
 
-    def __init__(self, commands: list[Command], build: Callable[[list[Any]], Page]) -> None:
-        self.commands = commands
+    def __init__(
+        self,
+        tenants: list[str] | None,
+        tenants_key: str,
+        plan: Callable[[list[str]], list[Command]],
+        build: Callable[[list[Any]], Page],
+    ) -> None:
+        self.tenants = tenants
+        self.tenants_key = tenants_key
+        self.plan = plan
         self.build = build
         self.page: Page | None = None
 
@@ -206,13 +216,21 @@ def batched_reads() -> Iterator[None]:
 
 
 def _send_waiting() -> None:
+    """Every waiting read in one pipeline; an operator's reads first learn their tenants,
+    all of them in one pipeline before it."""
     reads, client = _waiting.reads, _waiting.client
     if not reads or client is None:
         return
     _waiting.reads = []
-    replies = iter(run_pipeline(client, [c for read in reads for c in read.commands], [_NEWEST]))
-    for read in reads:
-        read.page = read.build([next(replies) for _ in read.commands])
+    unknown = [read for read in reads if read.tenants is None]
+    if unknown:
+        replies = run_pipeline(client, [("smembers", (r.tenants_key,)) for r in unknown], [])
+        for read, members in zip(unknown, replies, strict=True):
+            read.tenants = sorted(member.decode() for member in members)
+    planned = [read.plan(read.tenants or []) for read in reads]
+    replies = iter(run_pipeline(client, [c for commands in planned for c in commands], [_NEWEST]))
+    for read, commands in zip(reads, planned, strict=True):
+        read.page = read.build([next(replies) for _ in commands])
 
 
 def hash_tag(tenant: str) -> str:
@@ -273,13 +291,19 @@ class RedisRecordStore(Generic[R]):
         return sorted(t.decode() for t in self._redis.smembers(self._tenants_key))
 
     def _read(self, tenant_id: str | None, index: str, limit: int, minimum: str) -> Page[R]:
-        commands = self._page_commands(self._tenants(tenant_id), index, limit, minimum)
+        def plan(tenants: list[str]) -> list[Command]:
+            return self._page_commands(tenants, index, limit, minimum)
+
+        def build(replies: list[Any]) -> Page[R]:
+            return self._page(replies, limit)
+
         if _waiting.reads is not None and _waiting.client in (None, self._redis):
-            read = _WaitingRead(commands, lambda replies: self._page(replies, limit))
+            tenants = None if tenant_id is None else [tenant_id]
+            read = _WaitingRead(tenants, self._tenants_key, plan, build)
             _waiting.client = self._redis
             _waiting.reads.append(read)
             return PageWhenRead(read.answer)  # type: ignore[return-value]  (reads as a Page)
-        return self._page(run_pipeline(self._redis, commands, [_NEWEST]), limit)
+        return build(run_pipeline(self._redis, plan(self._tenants(tenant_id)), [_NEWEST]))
 
     def _page(self, replies: list[Any], limit: int) -> Page[R]:
         """The newest `limit` of every tenant's page reply."""

@@ -29,7 +29,9 @@ store and index, evict the oldest; the global keys are written outside it (SADD 
 before, ZADD GT after a created event). Round trips: `insert` 1 for a retry or a refusal,
 2 when it creates; `newest`, `tails`, `totals`, `summary`, `count`, `usage` and
 `newest_occurred_at` 1 for a tenant, 2 for an operator (SMEMBERS, then one pipeline over
-the tenants). The client must answer bytes (as `agent33_core.state.redis_client` does).
+the tenants); `dashboard_reads` sends the dashboard's `tails`, `newest`, `totals` and
+`summary` together, in as many. The client must answer bytes (as
+`agent33_core.state.redis_client` does).
 
 Scores are occurred_at in microseconds, exact in a double for |t| < 2**53 us (the years
 1685 to 2255); bucket numbers are computed in Python from the exact integer.
@@ -48,7 +50,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,6 +79,7 @@ from .index import (
     time_key,
 )
 from .store import (
+    DashboardReads,
     EventCaps,
     Span,
     budget_held_by_keys,
@@ -488,6 +491,10 @@ return out
 _SCRIPTS = {"insert": _INSERT, "newest": _NEWEST, "read_totals": _READ_TOTALS}
 
 
+# A read as the commands it sends and what makes its answer of their replies.
+_Plan = tuple[list[Command], Callable[[list[Any]], Any]]
+
+
 def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
 
@@ -652,6 +659,77 @@ class RedisEventStore:
     ) -> list[OutcomeEvent]:
         if limit <= 0:
             return []
+        return self._answer(
+            self._newest(
+                self._tenants(tenant_id), domain, event_type, metric_type, since, until, limit
+            )
+        )[0]
+
+    def tails(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        count: int,
+    ) -> dict[MetricType, list[float]]:
+        if count <= 0:
+            return {metric: [] for metric in metrics}
+        return self._answer(self._tails(self._tenants(tenant_id), domain, metrics, count))[0]
+
+    def totals(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        spans: Sequence[Span],
+    ) -> dict[MetricType, list[RangeTotals]]:
+        return self._answer(self._totals(self._tenants(tenant_id), domain, metrics, spans))[0]
+
+    def summary(
+        self, *, tenant_id: str | None, domain: str | None, top_failure_modes: int
+    ) -> tuple[OutcomeSummary, list[FailureMode]]:
+        return self._answer(self._summary(self._tenants(tenant_id), domain, top_failure_modes))[0]
+
+    def dashboard_reads(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        count: int,
+        recent_limit: int,
+        spans: Sequence[Span],
+        top_failure_modes: int,
+    ) -> DashboardReads:
+        tenants = self._tenants(tenant_id)
+        return DashboardReads(
+            *self._answer(
+                self._tails(tenants, domain, metrics, count),
+                self._newest(tenants, domain, None, None, None, None, recent_limit),
+                self._totals(tenants, domain, metrics, spans),
+                self._summary(tenants, domain, top_failure_modes),
+            )
+        )
+
+    # Each read as a plan: its commands for the tenants, and what makes the answer of their
+    # replies. `_answer` sends the commands of one or more plans as one pipeline.
+
+    def _answer(self, *plans: _Plan) -> list[Any]:
+        replies = iter(self._run([command for commands, _ in plans for command in commands]))
+        return [build([next(replies) for _ in commands]) for commands, build in plans]
+
+    def _newest(
+        self,
+        tenants: list[str],
+        domain: str | None,
+        event_type: str | None,
+        metric_type: MetricType | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> _Plan:
         low = time_key(since) if since is not None else "-inf"
         high = inclusive_end_us(until) if until is not None else "+inf"
         if metric_type is not None:
@@ -669,107 +747,102 @@ class RedisEventStore:
             "1" if typed else "0",
         ]
         # Every key a script names is the tenant's (one Cluster slot), even when unused.
-        replies = self._run(
-            [
-                self._script(
-                    "newest",
-                    [f"{base}:{index}", base, f"{base}:et:{event_type or ''}"],
-                    [low, high, limit, valued, *checks],
-                )
-                for base in map(self._base, self._tenants(tenant_id))
-            ]
-        )
-        rows = [
-            (reply[i], float(reply[i + 1]), reply[i + 2])
-            for reply in replies
-            for i in range(0, len(reply), 3)
-        ]
-        if len(replies) > 1:
-            rows = heapq.nlargest(limit, rows, key=lambda row: _order(row[:2]))
-        return [_event(raw) for _, _, raw in rows[:limit]]
-
-    def tails(
-        self,
-        *,
-        tenant_id: str | None,
-        domain: str | None,
-        metrics: Sequence[MetricType],
-        count: int,
-    ) -> dict[MetricType, list[float]]:
-        if count <= 0:
-            return {metric: [] for metric in metrics}
-        tenants = self._tenants(tenant_id)
-        replies = iter(
-            self._run(
-                [
-                    ("zrevrange", (f"{self._base(t)}:s:{_series(m, domain)}", 0, count - 1, True))
-                    for t in tenants
-                    for m in metrics
-                ]
+        commands = [
+            self._script(
+                "newest",
+                [f"{base}:{index}", base, f"{base}:et:{event_type or ''}"],
+                [low, high, limit, valued, *checks],
             )
-        )
-        rows: dict[MetricType, list[tuple[bytes, float]]] = {m: [] for m in metrics}
-        for _ in tenants:
-            for metric in metrics:
-                rows[metric].extend(next(replies))
-        tails = {}
-        for metric, found in rows.items():
-            if len(tenants) > 1:
-                found = heapq.nlargest(count, found, key=_order)
-            tails[metric] = [_value_of(member) for member, _ in reversed(found)]
-        return tails
+            for base in map(self._base, tenants)
+        ]
 
-    def totals(
+        def build(replies: list[Any]) -> list[OutcomeEvent]:
+            rows = [
+                (reply[i], float(reply[i + 1]), reply[i + 2])
+                for reply in replies
+                for i in range(0, len(reply), 3)
+            ]
+            if len(replies) > 1:
+                rows = heapq.nlargest(limit, rows, key=lambda row: _order(row[:2]))
+            return [_event(raw) for _, _, raw in rows[:limit]]
+
+        return (commands if limit > 0 else []), build
+
+    def _tails(
+        self, tenants: list[str], domain: str | None, metrics: Sequence[MetricType], count: int
+    ) -> _Plan:
+        commands: list[Command] = [
+            ("zrevrange", (f"{self._base(t)}:s:{_series(m, domain)}", 0, count - 1, True))
+            for t in tenants
+            for m in metrics
+        ]
+
+        def build(replies: list[Any]) -> dict[MetricType, list[float]]:
+            if count <= 0:
+                return {metric: [] for metric in metrics}
+            found = iter(replies)
+            rows: dict[MetricType, list[tuple[bytes, float]]] = {m: [] for m in metrics}
+            for _ in tenants:
+                for metric in metrics:
+                    rows[metric].extend(next(found))
+            tails = {}
+            for metric, each in rows.items():
+                if len(tenants) > 1:
+                    each = heapq.nlargest(count, each, key=_order)
+                tails[metric] = [_value_of(member) for member, _ in reversed(each)]
+            return tails
+
+        return (commands if count > 0 else []), build
+
+    def _totals(
         self,
-        *,
-        tenant_id: str | None,
+        tenants: list[str],
         domain: str | None,
         metrics: Sequence[MetricType],
         spans: Sequence[Span],
-    ) -> dict[MetricType, list[RangeTotals]]:
+    ) -> _Plan:
         series = [_series(metric, domain) for metric in metrics]
         bounds = [time_key(moment) for span in spans for moment in span]
         args = [repr(SUCCESS_THRESHOLD), len(series), *series, *bounds]
-        replies = self._run(
-            [
-                self._script("read_totals", [base], args)
-                for base in map(self._base, self._tenants(tenant_id))
-            ]
-        )
-        sums = {metric: [[0, 0, 0] for _ in spans] for metric in metrics}
-        for reply in replies:  # a tenant's: series-major, one text per span
-            texts = iter(reply)
-            for metric in metrics:
-                for total in sums[metric]:
-                    count, exact, successes = _bucket_totals(next(texts))
-                    total[0] += count
-                    total[1] += exact
-                    total[2] += successes
-        return {metric: [RangeTotals(*total) for total in sums[metric]] for metric in metrics}
+        commands = [self._script("read_totals", [base], args) for base in map(self._base, tenants)]
 
-    def summary(
-        self, *, tenant_id: str | None, domain: str | None, top_failure_modes: int
-    ) -> tuple[OutcomeSummary, list[FailureMode]]:
+        def build(replies: list[Any]) -> dict[MetricType, list[RangeTotals]]:
+            sums = {metric: [[0, 0, 0] for _ in spans] for metric in metrics}
+            for reply in replies:  # a tenant's: series-major, one text per span
+                texts = iter(reply)
+                for metric in metrics:
+                    for total in sums[metric]:
+                        count, exact, successes = _bucket_totals(next(texts))
+                        total[0] += count
+                        total[1] += exact
+                        total[2] += successes
+            return {metric: [RangeTotals(*total) for total in sums[metric]] for metric in metrics}
+
+        return commands, build
+
+    def _summary(self, tenants: list[str], domain: str | None, top_failure_modes: int) -> _Plan:
         suffix = "c" if domain is None else f"c:{domain}"
-        replies = self._run(
-            [("hgetall", (f"{self._base(t)}:{suffix}",)) for t in self._tenants(tenant_id)]
-        )
-        tally = Tally()  # the same counts the memory backend keeps, read from the hashes
-        counters = {
-            "d": tally.domains,
-            "e": tally.event_types,
-            "m": tally.metrics,
-            "f": tally.failure_modes,
-        }
-        for reply in replies:
-            for field, raw in reply.items():
-                name, count = _text(field), int(raw)
-                if name == "total":
-                    tally.total += count
-                else:
-                    kind, _, text = name.partition(":")
-                    counters[kind][text] += count
-        return summarize(tally, top_failure_modes)
+        commands: list[Command] = [("hgetall", (f"{self._base(t)}:{suffix}",)) for t in tenants]
+
+        def build(replies: list[Any]) -> tuple[OutcomeSummary, list[FailureMode]]:
+            tally = Tally()  # the same counts the memory backend keeps, read from the hashes
+            counters = {
+                "d": tally.domains,
+                "e": tally.event_types,
+                "m": tally.metrics,
+                "f": tally.failure_modes,
+            }
+            for reply in replies:
+                for field, raw in reply.items():
+                    name, count = _text(field), int(raw)
+                    if name == "total":
+                        tally.total += count
+                    else:
+                        kind, _, text = name.partition(":")
+                        counters[kind][text] += count
+            return summarize(tally, top_failure_modes)
+
+        return commands, build
 
     def newest_occurred_at(self) -> datetime | None:
         found = self._redis.zrevrange(self._newest_key, 0, 0, withscores=True)

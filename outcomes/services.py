@@ -227,26 +227,14 @@ class OutcomesService:
     ) -> Dashboard:
         """Trends, recent events, summary, week-over-week and top failure modes."""
         now = self._clock()
-        tails = self._store.tails(
-            tenant_id=tenant_id, domain=domain, metrics=NUMERIC_METRICS, count=window
-        )
-        recent = self._store.newest(
-            tenant_id=tenant_id,
-            domain=domain,
-            event_type=None,
-            metric_type=None,
-            since=None,
-            until=None,
-            limit=recent_limit,
-        )
-        totals = self._store.totals(
+        tails, recent, totals, (summary, failure_modes) = self._store.dashboard_reads(
             tenant_id=tenant_id,
             domain=domain,
             metrics=NUMERIC_METRICS,
+            count=window,
+            recent_limit=recent_limit,
             spans=((now - WEEK, now + _JUST_AFTER), (now - 2 * WEEK, now - WEEK)),
-        )
-        summary, failure_modes = self._store.summary(
-            tenant_id=tenant_id, domain=domain, top_failure_modes=TOP_FAILURE_MODES
+            top_failure_modes=TOP_FAILURE_MODES,
         )
         return Dashboard(
             trends=[_trend(metric, tails[metric], domain, window) for metric in NUMERIC_METRICS],

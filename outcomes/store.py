@@ -23,7 +23,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from agent33_core import state
 from agent33_core.errors import QuotaExceeded
@@ -64,6 +64,13 @@ class EventCaps:
     max_keys: int
     max_bytes: int
     key_ttl: timedelta
+
+
+class DashboardReads(NamedTuple):
+    tails: dict[MetricType, list[float]]
+    recent: list[OutcomeEvent]
+    totals: dict[MetricType, list[RangeTotals]]
+    summary: tuple[OutcomeSummary, list[FailureMode]]
 
 
 class EventStore(Protocol):
@@ -113,6 +120,21 @@ class EventStore(Protocol):
         self, *, tenant_id: str | None, domain: str | None, top_failure_modes: int
     ) -> tuple[OutcomeSummary, list[FailureMode]]:
         """Counts of what is stored, and the most frequent failure classes first."""
+        ...
+
+    def dashboard_reads(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        count: int,
+        recent_limit: int,
+        spans: Sequence[Span],
+        top_failure_modes: int,
+    ) -> DashboardReads:
+        """What a dashboard shows, read together (one round trip on Redis): `tails`, the
+        `newest` `recent_limit` events (of `domain` or any), `totals` and `summary`."""
         ...
 
     def newest_occurred_at(self) -> datetime | None:
@@ -282,6 +304,32 @@ class MemoryEventStore:
                 for each in tallies:
                     tally.merge(each)
             return summarize(tally, top_failure_modes)
+
+    def dashboard_reads(
+        self,
+        *,
+        tenant_id: str | None,
+        domain: str | None,
+        metrics: Sequence[MetricType],
+        count: int,
+        recent_limit: int,
+        spans: Sequence[Span],
+        top_failure_modes: int,
+    ) -> DashboardReads:
+        return DashboardReads(
+            self.tails(tenant_id=tenant_id, domain=domain, metrics=metrics, count=count),
+            self.newest(
+                tenant_id=tenant_id,
+                domain=domain,
+                event_type=None,
+                metric_type=None,
+                since=None,
+                until=None,
+                limit=recent_limit,
+            ),
+            self.totals(tenant_id=tenant_id, domain=domain, metrics=metrics, spans=spans),
+            self.summary(tenant_id=tenant_id, domain=domain, top_failure_modes=top_failure_modes),
+        )
 
     def newest_occurred_at(self) -> datetime | None:
         with self._lock:

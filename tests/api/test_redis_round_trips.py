@@ -138,3 +138,26 @@ def test_round_trips_per_request_are_few_and_do_not_grow_with_history(
     # and the hub's default view sends its five sources' pages in one (`batched_reads`).
     assert small["hub"] == 1 and small["hub by status"] == 1, small
     assert small["list traces"] == 1, small
+
+
+def test_an_operator_read_learns_the_tenants_in_one_round_trip_then_reads_them_in_one(
+    make_client, monkeypatch
+):
+    scopes = ["outcomes:read", "outcomes:write", "workflows:read", "workflows:write"]
+    for tenant in ("acme", "globex", "initech"):
+        client = make_client(scopes, tenant=tenant)
+        assert client.post("/v1/outcomes/events", EVENT, format="json").status_code == 201
+        assert client.post("/v1/traces", {"task_id": tenant}, format="json").status_code == 201
+    operator = make_client(["admin"])
+    for path, shown in (
+        ("/v1/operations/hub", lambda body: {p["tenant_id"] for p in body["processes"]}),
+        ("/v1/outcomes/dashboard", lambda body: {e["tenant_id"] for e in body["recent_events"]}),
+    ):
+        operator.get(path)  # scripts loaded, connections open: count the steady state
+        with counted(monkeypatch) as sent:
+            response = operator.get(path)
+        assert response.status_code == 200, response.content[:200]
+        # Every source's (or the outcomes store's) tenants set in one pipeline, then every
+        # tenant's reads in one more: not one round trip per source.
+        assert sent[0] == 2, (path, sent[0])
+        assert shown(response.json()) == {"acme", "globex", "initech"}

@@ -53,7 +53,7 @@ def store_with(events: int) -> CountingStore:
 
 
 REQUESTS = [
-    ("get", DASHBOARD, None, {"totals": 1, "tails": 1, "newest": 1, "summary": 1}),
+    ("get", DASHBOARD, None, {"dashboard_reads": 1}),
     ("get", DASHBOARD + "?domain=d1&window=500", None, None),
     ("get", trend_url("latency_ms") + "?window=1000", None, {"tails": 1}),
     ("get", EVENTS + "?limit=1000&domain=d2", None, {"newest": 1}),
