@@ -233,6 +233,11 @@ def _send_waiting() -> None:
         read.page = read.build([next(replies) for _ in commands])
 
 
+def text_of(raw: bytes | str) -> str:
+    """A Redis reply as text (the client answers bytes)."""
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
 def hash_tag(tenant: str) -> str:
     """The tenant as it stands inside a hash tag: braces and `%` percent-encoded."""
     return tenant.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
@@ -268,7 +273,7 @@ class RedisRecordStore(Generic[R]):
             found = self._redis.hget(self._where_key, record_id)
             if found is None:
                 return None
-            tenant = found.decode() if isinstance(found, bytes) else found
+            tenant = text_of(found)
         return self._load(self._redis.get(f"{self._base(tenant)}:r:{record_id}"))
 
     def newest(self, *, tenant_id: str | None, status: str | None, limit: int) -> Page[R]:
@@ -333,13 +338,32 @@ class RedisRecordStore(Generic[R]):
     # --- writes --------------------------------------------------------------------
 
     def insert(self, record: R) -> R:
-        reply = self._write(record, insert=True, expected="", may_refuse=True)
-        if reply == "exists":
+        # One round trip: the tenants set and the id's tenant go first, so a stored record is
+        # always reachable by an operator's reads; HSETNX leaves a taken id's tenant alone.
+        _, placed, reply = run_pipeline(
+            self._redis,
+            [
+                ("sadd", (self._tenants_key, record.tenant_id)),
+                ("hsetnx", (self._where_key, record.id, record.tenant_id)),
+                (
+                    "evalsha",
+                    (
+                        self._put.sha,
+                        1,
+                        self._base(record.tenant_id),
+                        *self._put_args(record, insert=True, expected="", may_refuse=True),
+                    ),
+                ),
+            ],
+            [_PUT],
+        )
+        try:
+            outcome = self._outcome(reply)
+        finally:
+            if placed and text_of(reply[0]) != "ok":  # nothing was stored under this id
+                self._redis.hdel(self._where_key, record.id)
+        if outcome == "exists":
             raise ValueError(f"Duplicate {self.spec.noun} id {record.id!r}.")
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.sadd(self._tenants_key, record.tenant_id)
-        pipe.hset(self._where_key, record.id, record.tenant_id)
-        pipe.execute()
         return record
 
     def update(
@@ -366,25 +390,33 @@ class RedisRecordStore(Generic[R]):
         raise RuntimeError(f"{self.spec.noun} {record_id!r} kept changing under this update.")
 
     def _write(self, record: R, *, insert: bool, expected: bytes | str, may_refuse: bool) -> Any:
+        args = self._put_args(record, insert=insert, expected=expected, may_refuse=may_refuse)
+        return self._outcome(self._put(keys=[self._base(record.tenant_id)], args=args))
+
+    def _put_args(
+        self, record: R, *, insert: bool, expected: bytes | str, may_refuse: bool
+    ) -> list[Any]:
+        """`_PUT`'s ARGV for writing `record`."""
         spec = self.spec
         status = spec.status_of(record)
-        reply = self._put(
-            keys=[self._base(record.tenant_id)],
-            args=[
-                record.id,
-                record.model_dump_json(),
-                status,
-                repr(spec.time_of(record).timestamp()),
-                spec.size_of(record),
-                "1" if status in spec.live_statuses else "0",
-                "1" if insert else "0",
-                expected,
-                spec.max_records,
-                spec.max_bytes,
-                "1" if may_refuse else "0",
-            ],
-        )
-        outcome = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+        return [
+            record.id,
+            record.model_dump_json(),
+            status,
+            repr(spec.time_of(record).timestamp()),
+            spec.size_of(record),
+            "1" if status in spec.live_statuses else "0",
+            "1" if insert else "0",
+            expected,
+            spec.max_records,
+            spec.max_bytes,
+            "1" if may_refuse else "0",
+        ]
+
+    def _outcome(self, reply: list[Any]) -> str:
+        """`_PUT`'s outcome; refused for the quota, it raises. Evicted records are let go."""
+        spec = self.spec
+        outcome = text_of(reply[0])
         if outcome == "quota":
             raise QuotaExceeded(
                 f"This tenant's {spec.noun} store is full of live records (at most "

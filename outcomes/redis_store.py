@@ -56,7 +56,7 @@ from typing import Any
 
 import redis
 
-from agent33_core.redis_store import Command, hash_tag, run_pipeline
+from agent33_core.redis_store import Command, hash_tag, run_pipeline, text_of
 
 from .domain import (
     SUCCESS_THRESHOLD,
@@ -495,10 +495,6 @@ _SCRIPTS = {"insert": _INSERT, "newest": _NEWEST, "read_totals": _READ_TOTALS}
 _Plan = tuple[list[Command], Callable[[list[Any]], Any]]
 
 
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
-
-
 def _series(metric: MetricType | str, domain: str | None) -> str:
     metric = MetricType(metric).value
     return f"m:{metric}" if domain is None else f"d:{metric}:{domain}"
@@ -581,7 +577,7 @@ class RedisEventStore:
     def _tenants(self, tenant_id: str | None) -> list[str]:
         if tenant_id is not None:
             return [tenant_id]
-        return sorted(_text(t) for t in self._redis.smembers(self._tenants_key))
+        return sorted(text_of(t) for t in self._redis.smembers(self._tenants_key))
 
     # --- writes ---------------------------------------------------------------------
 
@@ -621,7 +617,7 @@ class RedisEventStore:
                 self._script("insert", [self._base(event.tenant_id)], args),
             ]
         )
-        outcome = _text(reply[0])
+        outcome = text_of(reply[0])
         if outcome == "retry":
             return _event(reply[1]), False
         if outcome == "keys":
@@ -834,7 +830,7 @@ class RedisEventStore:
             }
             for reply in replies:
                 for field, raw in reply.items():
-                    name, count = _text(field), int(raw)
+                    name, count = text_of(field), int(raw)
                     if name == "total":
                         tally.total += count
                     else:

@@ -208,6 +208,39 @@ def test_reads_survive_a_redis_that_forgot_its_scripts(redis_server):
     assert (page.total, ids(page)) == (1, [first.id])
 
 
+def test_an_insert_is_one_round_trip_and_a_refused_one_leaves_no_trace(redis_server, monkeypatch):
+    # The tenants set, the id's tenant (for an operator's reads) and the record go in one
+    # pipeline; when the record is refused, the id's tenant is taken back.
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    spec = StoreSpec(
+        noun="job",
+        status_of=lambda record: record.status,
+        time_of=lambda record: record.started_at,
+        size_of=lambda record: 100,
+        live_statuses=frozenset({"running"}),
+        max_records=2,
+        max_bytes=10_000,
+    )
+    store = RedisRecordStore(spec, client=client, prefix="test", name="jobs", model=Job)
+    store.insert(job(0))
+    with counted(monkeypatch) as sent:
+        store.insert(job(1, tenant="b"))
+    assert sent[0] == 1
+    assert store.get("job-0001", tenant_id=None).tenant_id == "b"
+    store.insert(job(2, tenant="b"))
+    with pytest.raises(QuotaExceeded):
+        store.insert(job(3, tenant="b"))
+    with pytest.raises(ValueError, match="Duplicate"):
+        store.insert(job(1, tenant="b"))
+    where = {
+        key.decode(): value.decode() for key, value in client.hgetall("test:jobs:where").items()
+    }
+    assert where == {"job-0000": "a", "job-0001": "b", "job-0002": "b"}
+    assert store.get("job-0003", tenant_id=None) is None
+    assert sorted(client.smembers("test:jobs:tenants")) == [b"a", b"b"]
+
+
 def test_batched_reads_send_every_waiting_page_in_one_round_trip(make_store, monkeypatch):
     # On Redis, pages asked for inside the block wait and go together; on memory the block
     # changes nothing. Either way each page reads as the same read outside the block would.
