@@ -22,14 +22,13 @@ domain) or `d:<m>:<d>`; a member is `<seq>:<id>`, `seq` 17 zero-padded digits of
     {P:T}:o:kz            ZSET    id of each keyed event, scored by when its key was taken
     {P:T}:o:kh            HASH    id -> "<i|e>:<key bytes>:<key>" (e: evicted, key holds it)
     P:o:tenants           SET     tenants (operator reads fan out over it)
-    P:o:newest            ZSET    tenant -> its newest occurred_at (microseconds)
 
 `insert` is one Lua script (`_INSERT`): expire keys, answer a live key, check the caps,
-store and index, evict the oldest; the global keys are written outside it (SADD pipelined
-before, ZADD GT after a created event). Round trips: `insert` 1 for a retry or a refusal,
-2 when it creates; `newest`, `tails`, `totals`, `summary`, `count`, `usage` and
-`newest_occurred_at` 1 for a tenant, 2 for an operator (SMEMBERS, then one pipeline over
-the tenants); `dashboard_reads` sends the dashboard's `tails`, `newest`, `totals` and
+store and index, evict the oldest; the one global key is written outside it (SADD, in the
+same pipeline, before). Round trips: `insert` 1; `newest`, `tails`, `totals`, `summary`,
+`count` and `usage` 1 for a tenant, 2 for an operator (SMEMBERS, then one pipeline over
+the tenants); `newest_occurred_at` (the health check, global) 2, reading each tenant's
+newest from its timeline; `dashboard_reads` sends the dashboard's `tails`, `newest`, `totals` and
 `summary` together, in as many. The client must answer bytes (as
 `agent33_core.state.redis_client` does).
 
@@ -323,10 +322,7 @@ while count > 0 and (count > max_events or bytes > max_bytes) do
 end
 redis.call('HSET', usage, 'count', string.format('%d', count), 'bytes', string.format('%d', bytes),
   'evictable', string.format('%d', evictable), 'seq', seq_text)
--- The tenant's newest occurred_at now; none when a backdated keyed write evicted them all.
-local newest = redis.call('ZRANGE', base .. ':t', -1, -1, 'WITHSCORES')
-if newest[2] then return {'ok', newest[2]} end
-return {'empty'}
+return {'ok'}
 """
 )
 
@@ -559,7 +555,6 @@ class RedisEventStore:
         self._redis = client
         self._prefix = prefix
         self._tenants_key = f"{prefix}:o:tenants"
-        self._newest_key = f"{prefix}:o:newest"
         self._shas = {
             name: hashlib.sha1(source.encode()).hexdigest() for name, source in _SCRIPTS.items()
         }
@@ -624,21 +619,7 @@ class RedisEventStore:
             raise too_many_keys(caps)
         if outcome == "bytes":
             raise budget_held_by_keys(caps)
-        if outcome == "ok":
-            # Eviction takes the newest event last, so a tenant's newest only moves up while
-            # it keeps any event: GT makes concurrent writers' updates commute.
-            self._redis.zadd(self._newest_key, {event.tenant_id: int(float(reply[1]))}, gt=True)
-        else:
-            self._forget_newest(event.tenant_id)
         return event, True
-
-    def _forget_newest(self, tenant: str) -> None:
-        """The tenant holds no event (its keys keep the evicted ones): drop it from the global
-        newest, then put back whatever a concurrent write stored meanwhile."""
-        self._redis.zrem(self._newest_key, tenant)
-        found = self._redis.zrange(f"{self._base(tenant)}:t", -1, -1, withscores=True)
-        if found:
-            self._redis.zadd(self._newest_key, {tenant: int(found[0][1])}, gt=True)
 
     # --- reads ----------------------------------------------------------------------
 
@@ -841,8 +822,11 @@ class RedisEventStore:
         return commands, build
 
     def newest_occurred_at(self) -> datetime | None:
-        found = self._redis.zrevrange(self._newest_key, 0, 0, withscores=True)
-        return _moment(int(found[0][1])) if found else None
+        # Read from every tenant's timeline (no global key for writes to keep up to date).
+        tenants = self._tenants(None)
+        replies = self._run([("zrevrange", (f"{self._base(t)}:t", 0, 0, True)) for t in tenants])
+        newest = max((int(found[0][1]) for found in replies if found), default=None)
+        return _moment(newest) if newest is not None else None
 
     def count(self, *, tenant_id: str | None) -> int:
         replies = self._run(

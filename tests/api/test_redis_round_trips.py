@@ -138,6 +138,7 @@ def test_round_trips_per_request_are_few_and_do_not_grow_with_history(
     # and the hub's default view sends its five sources' pages in one (`batched_reads`).
     assert small["hub"] == 1 and small["hub by status"] == 1, small
     assert small["list traces"] == 1, small
+    assert small["record event"] == 1, small  # the tenants set and the insert script together
     # The tenants set, the id's tenant and the record together; then the live stream's event.
     assert small["create trace"] == 2, small
 
