@@ -100,6 +100,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The console's messages live in the staff session it already needs. (The default tries a
+# signed cookie first, whose signer is built on every request, API calls included.)
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 ROOT_URLCONF = "agent33_site.urls"
 
 TEMPLATES = [
