@@ -59,6 +59,11 @@ class ServiceRegistry:
     def names(self) -> list[str]:
         return sorted(self._handles)
 
+    def build_all(self) -> None:
+        """Build every registered service now (a server does, before it serves)."""
+        for handle in list(self._handles.values()):
+            handle.get()
+
     def reset_all(self) -> None:
         for handle in list(self._handles.values()):
             handle.reset()
