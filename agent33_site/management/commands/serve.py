@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
 from concurrent import futures
 
 from django.core.management import call_command
@@ -39,7 +40,7 @@ from gunicorn.workers.gthread import ThreadWorker
 
 from agent33_core import state
 from agent33_site.observability.prometheus import MULTIPROC_ENV, prepare_multiprocess_dir
-from operations.stream import close_streams, max_subscribers
+from operations.stream import close_streams, max_subscribers, open_streams
 
 
 def _env_int(name: str, default: int) -> int:
@@ -50,14 +51,55 @@ def _env_int(name: str, default: int) -> int:
         raise CommandError(f"{name} must be a whole number (got {raw!r}).") from exc
 
 
+# How long a worker already holding `threads` connections or more leaves a new one to its
+# siblings, per `threads` connections it holds (see StreamingThreadWorker.accept).
+ACCEPT_WAIT_SECONDS = 0.005
+
+
 class StreamingThreadWorker(ThreadWorker):
     """gunicorn's gthread worker with one more thread per stream slot; it ends the streams
-    when it is told to stop."""
+    when it is told to stop, and, beside other workers, it leaves a new connection a moment
+    to a worker holding fewer.
+
+    Why the last: the workers share one listening socket, and a keep-alive connection stays
+    with the worker that accepted it. The plain worker accepts whenever its poll wakes, so
+    16 clients connecting at once were split 12/4 between two workers, and once 16/0: one
+    process served them all while the other idled (`bench/scale_bench.py`). Here a worker
+    holding `threads` connections or more (streams aside) waits `ACCEPT_WAIT_SECONDS` per
+    `threads` it holds before it accepts, so the one holding fewer takes the connection;
+    16 clients are then split 8/8. A lone worker never waits.
+    """
+
+    _accept_at: float | None = None  # while set, this worker leaves new connections be
+    _waited = False  # it waited: the next connection is its own
 
     def get_thread_pool(self) -> futures.ThreadPoolExecutor:
         # Called before the app is loaded (plain gunicorn, `make run`): settings as wsgi.py.
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "agent33_site.settings")
         return futures.ThreadPoolExecutor(max_workers=self.cfg.threads + max_subscribers())
+
+    def accept(self, listener) -> None:
+        held = (self.nr_conns - open_streams()) // self.cfg.threads
+        if self.cfg.workers > 1 and held and not self._waited:
+            self._accept_at = time.monotonic() + ACCEPT_WAIT_SECONDS * held
+            self.set_accept_enabled(False)
+            return
+        self._waited = False
+        super().accept(listener)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled and self._accept_at is None)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        if self._accept_at is not None:
+            left = self._accept_at - time.monotonic()
+            if left > 0:
+                timeout = min(timeout, left)
+            else:
+                self._accept_at, self._waited = None, True
+                self.set_accept_enabled(self.alive and self.nr_conns < self.worker_connections)
+        super().wait_for_and_dispatch_events(timeout)
+        self._waited = False  # a connection still waiting after this round waits again
 
     def handle_exit(self, sig, frame) -> None:
         close_streams()
