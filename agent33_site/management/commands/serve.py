@@ -67,7 +67,9 @@ class StreamingThreadWorker(ThreadWorker):
     process served them all while the other idled (`bench/scale_bench.py`). Here a worker
     holding `threads` connections or more (streams aside) waits `ACCEPT_WAIT_SECONDS` per
     `threads` it holds before it accepts, so the one holding fewer takes the connection;
-    16 clients are then split 8/8. A lone worker never waits.
+    16 clients are then split 8/8. Connections still waiting after the wait are wanted by
+    no sibling: it takes up to `threads` of them at once (one at a time, 64 clients
+    connecting together waited up to ~0.25 s to be let in). A lone worker never waits.
     """
 
     _accept_at: float | None = None  # while set, this worker leaves new connections be
@@ -84,8 +86,17 @@ class StreamingThreadWorker(ThreadWorker):
             self._accept_at = time.monotonic() + ACCEPT_WAIT_SECONDS * held
             self.set_accept_enabled(False)
             return
+        if not self._waited:
+            super().accept(listener)
+            return
+        # It waited and the connections are still there: no sibling wants them now. Take
+        # up to a block of them, so that a crowd connecting at once is not let in one by one.
         self._waited = False
-        super().accept(listener)
+        for _ in range(self.cfg.threads):
+            before = self.nr_conns
+            super().accept(listener)
+            if self.nr_conns == before:  # none left (EAGAIN)
+                break
 
     def set_accept_enabled(self, enabled: bool) -> None:
         super().set_accept_enabled(enabled and self._accept_at is None)
