@@ -29,6 +29,20 @@ class Job(BaseModel):
     payload: str = ""
 
 
+def job_spec(*, max_records: int = 100, max_bytes: int = 10_000, evicted=None) -> StoreSpec:
+    """Jobs of 100 bytes plus their payload; `running` is live."""
+    return StoreSpec(
+        noun="job",
+        status_of=lambda job: job.status,
+        time_of=lambda job: job.started_at,
+        size_of=lambda job: 100 + len(job.payload),
+        live_statuses=frozenset({"running"}),
+        max_records=max_records,
+        max_bytes=max_bytes,
+        on_evict=None if evicted is None else evicted.append,
+    )
+
+
 @pytest.fixture(params=["memory", "redis"])
 def make_store(request):
     """`make_store(max_records=, max_bytes=, evicted=)` on this test's backend."""
@@ -38,16 +52,7 @@ def make_store(request):
         client.flushdb()
 
     def build(*, max_records: int = 100, max_bytes: int = 10_000, evicted=None, name="jobs"):
-        spec = StoreSpec(
-            noun="job",
-            status_of=lambda job: job.status,
-            time_of=lambda job: job.started_at,
-            size_of=lambda job: 100 + len(job.payload),
-            live_statuses=frozenset({"running"}),
-            max_records=max_records,
-            max_bytes=max_bytes,
-            on_evict=None if evicted is None else evicted.append,
-        )
+        spec = job_spec(max_records=max_records, max_bytes=max_bytes, evicted=evicted)
         if client is None:
             return MemoryRecordStore(spec)
         return RedisRecordStore(spec, client=client, prefix="test", name=name, model=Job)
@@ -190,15 +195,7 @@ def test_reads_survive_a_redis_that_forgot_its_scripts(redis_server):
     # store loads the script again and answers, in one more round trip.
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
-    spec = StoreSpec(
-        noun="job",
-        status_of=lambda record: record.status,
-        time_of=lambda record: record.started_at,
-        size_of=lambda record: 100,
-        live_statuses=frozenset({"running"}),
-        max_records=100,
-        max_bytes=10_000,
-    )
+    spec = job_spec()
     store = RedisRecordStore(spec, client=client, prefix="test", name="jobs", model=Job)
     first, second = store.insert(job(1)), store.insert(job(2, tenant="b"))
     client.script_flush()
@@ -213,15 +210,7 @@ def test_an_insert_is_one_round_trip_and_a_refused_one_leaves_no_trace(redis_ser
     # pipeline; when the record is refused, the id's tenant is taken back.
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
-    spec = StoreSpec(
-        noun="job",
-        status_of=lambda record: record.status,
-        time_of=lambda record: record.started_at,
-        size_of=lambda record: 100,
-        live_statuses=frozenset({"running"}),
-        max_records=2,
-        max_bytes=10_000,
-    )
+    spec = job_spec(max_records=2)
     store = RedisRecordStore(spec, client=client, prefix="test", name="jobs", model=Job)
     store.insert(job(0))
     with counted(monkeypatch) as sent:
