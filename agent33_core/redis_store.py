@@ -226,7 +226,7 @@ def _send_waiting() -> None:
     if unknown:
         replies = run_pipeline(client, [("smembers", (r.tenants_key,)) for r in unknown], [])
         for read, members in zip(unknown, replies, strict=True):
-            read.tenants = sorted(member.decode() for member in members)
+            read.tenants = tenants_of(members)
     planned = [read.plan(read.tenants or []) for read in reads]
     replies = iter(run_pipeline(client, [c for commands in planned for c in commands], [_NEWEST]))
     for read, commands in zip(reads, planned, strict=True):
@@ -236,6 +236,12 @@ def _send_waiting() -> None:
 def text_of(raw: bytes | str) -> str:
     """A Redis reply as text (the client answers bytes)."""
     return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def tenants_of(members: Iterable[bytes | str]) -> list[str]:
+    """A tenants set's members (an SMEMBERS reply) as text, in order: what an operator's
+    read fans out over."""
+    return sorted(map(text_of, members))
 
 
 def hash_tag(tenant: str) -> str:
@@ -293,7 +299,7 @@ class RedisRecordStore(Generic[R]):
     def _tenants(self, tenant_id: str | None) -> list[str]:
         if tenant_id is not None:
             return [tenant_id]
-        return sorted(t.decode() for t in self._redis.smembers(self._tenants_key))
+        return tenants_of(self._redis.smembers(self._tenants_key))
 
     def _read(self, tenant_id: str | None, index: str, limit: int, minimum: str) -> Page[R]:
         def plan(tenants: list[str]) -> list[Command]:

@@ -37,7 +37,7 @@ import redis
 
 from agent33_core import state
 from agent33_core.errors import DomainError, NotFound, QuotaExceeded
-from agent33_core.redis_store import hash_tag
+from agent33_core.redis_store import hash_tag, tenants_of
 from agent33_core.sizing import model_bytes, text_bytes
 
 from .domain import Experiment, MetricType
@@ -412,7 +412,7 @@ class RedisExperimentStore:
 
     def newest(self, *, tenant_id: str | None, limit: int) -> list[Experiment]:
         if tenant_id is None:
-            tenants = sorted(t.decode() for t in self._redis.smembers(self._tenants_key))
+            tenants = tenants_of(self._redis.smembers(self._tenants_key))
         else:
             tenants = [tenant_id]
         pipe = self._redis.pipeline(transaction=False)

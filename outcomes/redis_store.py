@@ -55,7 +55,7 @@ from typing import Any
 
 import redis
 
-from agent33_core.redis_store import Command, hash_tag, run_pipeline, text_of
+from agent33_core.redis_store import Command, hash_tag, run_pipeline, tenants_of, text_of
 
 from .domain import (
     SUCCESS_THRESHOLD,
@@ -572,7 +572,7 @@ class RedisEventStore:
     def _tenants(self, tenant_id: str | None) -> list[str]:
         if tenant_id is not None:
             return [tenant_id]
-        return sorted(text_of(t) for t in self._redis.smembers(self._tenants_key))
+        return tenants_of(self._redis.smembers(self._tenants_key))
 
     # --- writes ---------------------------------------------------------------------
 
