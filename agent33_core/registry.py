@@ -32,6 +32,10 @@ class ServiceHandle(Generic[S]):
                 instance = self._instance
         return instance
 
+    def built(self) -> S | None:
+        """The service if it was built, else None (and it is not built now)."""
+        return self._instance
+
     def install(self, instance: S) -> S:
         """Put a prepared service in place (benchmarks swap whole data sets this way)."""
         with self._lock:

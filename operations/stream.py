@@ -461,13 +461,13 @@ def get_stream_bus() -> StreamBus:
 
 def open_streams() -> int:
     """How many streams this process holds open now; builds no bus."""
-    bus = stream_bus._instance
+    bus = stream_bus.built()
     return 0 if bus is None else bus.subscribers
 
 
 def close_streams() -> None:
     """End every open stream of this process (its server is stopping); builds no bus."""
-    bus = stream_bus._instance  # only the bus that exists, if any
+    bus = stream_bus.built()
     if bus is not None:
         bus.close()
 
